@@ -1,0 +1,63 @@
+"""Every default of the reference, defined once (SPEC sections 1-5).
+
+Entry scripts import these for their flag defaults; library functions use them
+as argument defaults. Loss weights are the reference's JSON-style dicts.
+"""
+
+# Networks (SPEC 1).
+BOTTLENECK_DIM = 100
+FULL_ALPHA = 1.0
+MOBILE_ALPHA = 0.25
+STYLE_NORM_EPSILON = 1e-5
+CONTRACT_BATCH_NORM_EPSILON = 1e-3
+CONTRACT_BATCH_NORM_MOMENTUM = 0.999  # slim.batch_norm default decay
+INCEPTION_BATCH_NORM_EPSILON = 1e-3
+INCEPTION_BATCH_NORM_MOMENTUM = 0.9997
+MOBILENET_BATCH_NORM_EPSILON = 1e-3
+MOBILENET_BATCH_NORM_MOMENTUM = 0.999
+
+# VGG-16 preprocessing (SPEC 1.4): x * 255 - mean, RGB order.
+VGG_MEAN_RGB = (123.68, 116.779, 103.939)
+
+# Losses (SPEC 2).
+TRAIN_CONTENT_WEIGHTS = {"vgg_16/conv3": 1.0}
+TRAIN_STYLE_WEIGHTS = {
+    "vgg_16/conv1": 0.5e-3,
+    "vgg_16/conv2": 0.5e-3,
+    "vgg_16/conv3": 0.5e-3,
+    "vgg_16/conv4": 0.5e-3,
+}
+TRAIN_TOTAL_VARIATION_WEIGHT = 1e4
+EVAL_CONTENT_WEIGHTS = {"vgg_16/conv3": 1.0}
+EVAL_STYLE_WEIGHTS = {
+    "vgg_16/conv1": 1e-3,
+    "vgg_16/conv2": 1e-3,
+    "vgg_16/conv3": 1e-3,
+    "vgg_16/conv4": 1e-3,
+}
+EVAL_TOTAL_VARIATION_WEIGHT = 1e4
+
+# Training (SPEC 3).
+LEARNING_RATE = 1e-3  # seed document; Magenta's script used 1e-5
+MAGENTA_LEARNING_RATE = 1e-5
+ADAM_BETA_1 = 0.9
+ADAM_BETA_2 = 0.999
+BATCH_SIZE = 8
+IMAGE_SIZE = 256
+STYLE_IMAGE_SIZE = 256
+CLIP_GRADIENT_NORM = 0.0  # off, as in Magenta
+
+# Data (SPEC 4).
+STYLE_BRIGHTNESS_MAX_DELTA = 0.8
+STYLE_SATURATION_RANGE = (0.5, 1.5)
+STYLE_HUE_MAX_DELTA = 0.2
+STYLE_RANDOM_SIZE_EXTRA = 200  # shorter side random in [size + 2, size + 200)
+RANDOM_STYLE_IMAGE_SIZE_RANGE = (128, 300)  # per-batch shorter side in [128, 300)
+BUILDER_MAX_SHORTER_SIDE = 512
+
+# Evaluation (SPEC 5).
+NUM_EVALUATION_STYLES = 1024
+EVAL_BATCH_SIZE = 16
+
+# Released mobile model (SPEC 6).
+RELEASED_CONTENT_IMAGE_SIZE = 384

