@@ -1,0 +1,94 @@
+"""VGG-16 loss network with average pooling (SPEC 1.4).
+
+Input [B, H, W, 3] in [0, 1] -> x255 - RGB mean -> 5 conv blocks, each closed by
+2x2 average pooling. Outputs a dict of endpoints `vgg_16/conv1..conv5` (ReLU of
+each block's last conv) and `vgg_16/pool1..pool5`.
+
+Layer names are slim's below `vgg_16/` with `/` -> `_` (`conv3_2` holds
+`vgg_16/conv3/conv3_2/weights|biases`; Keras VGG16 calls it `block3_conv2`).
+"""
+import keras
+import numpy as np
+from keras import layers, ops
+
+from magenta_style import defaults
+
+# Convs per block and their depth.
+VGG_BLOCKS = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
+ENDPOINTS = tuple(f"vgg_16/{kind}{block}" for block in range(1, 6) for kind in ("conv", "pool"))
+
+
+def conv_layer_names():
+    """[(slim scope, keras name)] of the 13 convs, e.g. ('vgg_16/conv1/conv1_1', 'conv1_1')."""
+    return [(f"vgg_16/conv{b}/conv{b}_{i}", f"conv{b}_{i}")
+            for b, (count, _) in enumerate(VGG_BLOCKS, start=1) for i in range(1, count + 1)]
+
+
+@keras.saving.register_keras_serializable(package="magenta_style")
+class VGGPreprocess(keras.layers.Layer):
+    """[0, 1] RGB -> x255 minus the ImageNet RGB mean (no BGR swap)."""
+
+    def call(self, inputs):
+        mean = ops.convert_to_tensor(np.array(defaults.VGG_MEAN_RGB, np.float32))
+        return ops.cast(inputs, "float32") * 255.0 - mean
+
+
+def build_vgg16(weights=None, name="vgg_16"):
+    """Builds the loss network.
+
+    Args:
+      weights: 'imagenet' (Keras download), a Keras VGG16 weights file
+        (.h5 / .weights.h5, no top), a TF-slim `vgg_16` checkpoint (prefix or
+        directory), or None / 'random'.
+    Returns:
+      Model [B, H, W, 3] in [0, 1] -> {endpoint name: float32 [B, h, w, c]}. Frozen.
+    """
+    image = keras.Input((None, None, 3), name="image")
+    x = VGGPreprocess(name="preprocess")(image)
+    endpoints = {}
+    for block, (count, depth) in enumerate(VGG_BLOCKS, start=1):
+        for index in range(1, count + 1):
+            x = layers.Conv2D(depth, 3, padding="same", activation="relu",
+                              name=f"conv{block}_{index}")(x)
+        endpoints[f"vgg_16/conv{block}"] = x
+        x = layers.AveragePooling2D(2, 2, padding="valid", name=f"pool{block}")(x)
+        endpoints[f"vgg_16/pool{block}"] = x
+    model = keras.Model(image, endpoints, name=name)
+    if weights not in (None, "random"):
+        load_vgg_weights(model, weights)
+    model.trainable = False
+    return model
+
+
+def load_vgg_weights(model, weights):
+    """Fills `model` from 'imagenet', a Keras weights file or a slim checkpoint."""
+    import tensorflow as tf  # checkpoint reading is TF-specific
+
+    names = conv_layer_names()
+    if weights != "imagenet" and _is_tf_checkpoint(weights):
+        reader = tf.train.load_checkpoint(weights)
+        for scope, keras_layer in names:
+            for suffix in ("weights", "biases"):
+                if not reader.has_tensor(f"{scope}/{suffix}"):
+                    raise ValueError(f"{weights}: VGG checkpoint lacks {scope}/{suffix}")
+            model.get_layer(keras_layer).set_weights(
+                [reader.get_tensor(f"{scope}/weights"), reader.get_tensor(f"{scope}/biases")])
+        return
+    reference = keras.applications.VGG16(include_top=False, weights=weights)
+    for block_index, (_, keras_layer) in enumerate(names):
+        block, index = keras_layer[4:].split("_")
+        kernel, bias = reference.get_layer(f"block{block}_conv{index}").get_weights()
+        if block_index == 0:
+            # Keras' VGG16 weights come from Caffe and expect BGR; ours take RGB.
+            kernel = kernel[:, :, ::-1, :]
+        model.get_layer(keras_layer).set_weights([kernel, bias])
+
+
+def _is_tf_checkpoint(path):
+    import tensorflow as tf
+
+    try:
+        return tf.train.latest_checkpoint(path) is not None if tf.io.gfile.isdir(path) else \
+            tf.io.gfile.exists(path + ".index")
+    except (tf.errors.OpError, TypeError):
+        return False

@@ -1,0 +1,45 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from magenta_style.layers import ConditionalStyleNorm, CropLike, PadToMultiple, ReflectionPadding2D
+
+
+def test_reflection_padding_matches_numpy():
+    x = np.random.RandomState(0).rand(2, 5, 7, 3).astype(np.float32)
+    out = ReflectionPadding2D(2)(x).numpy()
+    np.testing.assert_array_equal(out, np.pad(x, [(0, 0), (2, 2), (2, 2), (0, 0)], mode="reflect"))
+
+
+def test_reflection_padding_rejects_negative():
+    with pytest.raises(ValueError, match="padding must be >= 0"):
+        ReflectionPadding2D(-1)
+
+
+def test_conditional_style_norm_matches_numpy():
+    rng = np.random.RandomState(1)
+    x = rng.randn(2, 6, 5, 4).astype(np.float32) * 3 + 1
+    beta, gamma = rng.randn(2, 4).astype(np.float32), rng.randn(2, 4).astype(np.float32)
+    out = ConditionalStyleNorm()([x, beta, gamma]).numpy()
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    var = x.var(axis=(1, 2), keepdims=True)
+    expected = gamma[:, None, None] * (x - mean) / np.sqrt(var + 1e-5) + beta[:, None, None]
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("height,width", [(8, 8), (9, 13), (5, 6)])
+def test_pad_to_multiple_then_crop_restores_size(height, width):
+    x = tf.random.uniform([1, height, width, 2])
+    padded = PadToMultiple(4)(x)
+    assert padded.shape[1] % 4 == 0 and padded.shape[2] % 4 == 0
+    assert padded.shape[1] - height < 4 and padded.shape[2] - width < 4
+    np.testing.assert_array_equal(padded[:, :height, :width].numpy(), x.numpy())
+    np.testing.assert_array_equal(CropLike()([padded, x]).numpy(), x.numpy())
+
+
+@pytest.mark.parametrize("layer", [ReflectionPadding2D(3, name="p"), ConditionalStyleNorm(2e-5),
+                                   PadToMultiple(8)])
+def test_config_round_trip(layer):
+    clone = type(layer).from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()

@@ -1,0 +1,47 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from magenta_style import blend_bottlenecks, build_stylizer
+
+
+@pytest.fixture(scope="module")
+def mobile():
+    return build_stylizer("mobile")
+
+
+def test_call_equals_bottleneck_then_stylize(mobile):
+    content, style = tf.random.uniform([2, 36, 44, 3]), tf.random.uniform([2, 64, 64, 3])
+    direct = mobile((content, style))
+    two_step = mobile.stylize(content, mobile.style_bottleneck(style))
+    np.testing.assert_allclose(direct.numpy(), two_step.numpy(), atol=1e-6)
+
+
+def test_keras_round_trip_gives_identical_outputs(mobile, tmp_path):
+    content, style = tf.random.uniform([1, 40, 36, 3]), tf.random.uniform([1, 64, 64, 3])
+    path = str(tmp_path / "model.keras")
+    mobile.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded).__name__ == "Stylizer" and loaded.alpha == 0.25
+    np.testing.assert_array_equal(mobile((content, style)).numpy(), loaded((content, style)).numpy())
+
+
+def test_identity_interpolation_endpoints(mobile):
+    content, style = tf.random.uniform([1, 32, 40, 3]), tf.random.uniform([1, 64, 64, 3])
+    out = mobile.identity_interpolation(content, style, [0.0, 0.5, 1.0], style_image_size=64)
+    assert out.shape == (3, 32, 40, 3)
+    full_style = mobile.stylize(content, mobile.style_bottleneck(style))
+    np.testing.assert_allclose(out[2].numpy(), full_style[0].numpy(), atol=1e-5)
+    identity = mobile.stylize(content, mobile.style_bottleneck(tf.image.resize(content, [64, 64])))
+    np.testing.assert_allclose(out[0].numpy(), identity[0].numpy(), atol=1e-5)
+
+
+def test_blend_bottlenecks_is_normalized_weighted_mean():
+    bottlenecks = tf.constant([[1.0] * 100, [3.0] * 100])
+    blended = blend_bottlenecks(bottlenecks, [1.0, 3.0])
+    np.testing.assert_allclose(blended.numpy(), np.full((1, 100), 2.5), rtol=1e-6)
+    with pytest.raises(ValueError, match="2 blend weights for 3 styles"):
+        blend_bottlenecks(tf.zeros([3, 100]), [1.0, 1.0])
+    with pytest.raises(ValueError, match="sum to a positive"):
+        blend_bottlenecks(tf.zeros([2, 100]), [0.0, 0.0])
