@@ -45,3 +45,20 @@ def test_blend_bottlenecks_is_normalized_weighted_mean():
         blend_bottlenecks(tf.zeros([3, 100]), [1.0, 1.0])
     with pytest.raises(ValueError, match="sum to a positive"):
         blend_bottlenecks(tf.zeros([2, 100]), [0.0, 0.0])
+
+
+def test_load_model_from_keras_file_and_train_dir(mobile, tmp_path):
+    from magenta_style import weights
+
+    content, style = tf.random.uniform([1, 32, 32, 3]), tf.random.uniform([1, 64, 64, 3])
+    expected = mobile((content, style)).numpy()
+    mobile.save(str(tmp_path / "m.keras"))
+    np.testing.assert_array_equal(weights.load_model(str(tmp_path / "m.keras"))((content, style)), expected)
+
+    train_dir = tmp_path / "train"
+    weights.write_train_config(str(train_dir), mobile)
+    tf.train.Checkpoint(model=mobile).save(str(train_dir / "ckpt"))
+    np.testing.assert_allclose(weights.load_model(str(train_dir))((content, style)), expected, atol=1e-6)
+
+    with pytest.raises(weights.ModelSpecError, match="no such file or directory"):
+        weights.load_model(str(tmp_path / "missing"))
