@@ -154,22 +154,24 @@ def augment_style_image(image, image_size, seed,
                         random_size_extra=defaults.STYLE_RANDOM_SIZE_EXTRA):
     """Reference style augmentation -> [S, S, 3] in [0, 1].
 
-    Random brightness, saturation and hue, left-right and up-down flips, then
-    the shorter side is resized to a random int in [S + 2, S + extra) and a
-    random S x S crop taken. seed: int [2] (stateless: same seed, same output).
-    Colours are clipped to [0, 1] after the colour jitter.
+    The shorter side is resized to a random int in [S + 2, S + extra) and a
+    random S x S crop taken; then random brightness, saturation and hue, and
+    left-right and up-down flips, clipped to [0, 1]. The reference jitters
+    colours before resizing; these pixelwise ops (nearly) commute with the
+    resize and cost 3-5x less on the crop. seed: int [2] (stateless: same
+    seed, same output).
     """
     seeds = tf.random.experimental.stateless_split(seed, num=7)
-    image = tf.image.stateless_random_brightness(image, brightness_max_delta, seeds[0])
-    image = tf.image.stateless_random_saturation(image, *saturation_range, seeds[1])
-    image = tf.image.stateless_random_hue(image, hue_max_delta, seeds[2])
-    image = tf.clip_by_value(image, 0.0, 1.0)
-    image = tf.image.stateless_random_flip_left_right(image, seeds[3])
-    image = tf.image.stateless_random_flip_up_down(image, seeds[4])
-    larger = tf.random.stateless_uniform([], seeds[5], minval=image_size + 2,
+    larger = tf.random.stateless_uniform([], seeds[0], minval=image_size + 2,
                                          maxval=image_size + random_size_extra, dtype=tf.int32)
     image = resize_shorter_side(image, larger)
-    image = tf.image.stateless_random_crop(image, [image_size, image_size, 3], seeds[6])
+    image = tf.image.stateless_random_crop(image, [image_size, image_size, 3], seeds[1])
+    image = tf.image.stateless_random_brightness(image, brightness_max_delta, seeds[2])
+    image = tf.image.stateless_random_saturation(image, *saturation_range, seeds[3])
+    image = tf.image.stateless_random_hue(image, hue_max_delta, seeds[4])
+    image = tf.clip_by_value(image, 0.0, 1.0)
+    image = tf.image.stateless_random_flip_left_right(image, seeds[5])
+    image = tf.image.stateless_random_flip_up_down(image, seeds[6])
     return tf.ensure_shape(image, [image_size, image_size, 3])
 
 
