@@ -58,25 +58,52 @@ def generate(directory, num_images):
     return content, style
 
 
-def images_per_second(iterator, num_images, batch_size):
-    """Times `num_images` images (batches of batch_size) from a warm iterator."""
+def images_per_second(dataset, num_images, batch_size, warm_up_batches=10):
+    """Times `num_images` images (batches of batch_size) from a fresh, warmed-up iterator.
+
+    Each measurement owns its iterator and drops it afterwards: a live idle
+    iterator keeps filling its prefetch buffers in the background, which would
+    steal cores from (and later flatter) the other measurements.
+    """
+    iterator = iter(dataset)
+    for _ in range(warm_up_batches):
+        next(iterator)
     batches = max(1, num_images // batch_size)
     start = time.perf_counter()
     for _ in range(batches):
         next(iterator)
-    return batches * batch_size / (time.perf_counter() - start)
+    rate = batches * batch_size / (time.perf_counter() - start)
+    del iterator
+    return rate
+
+
+def raw_decode_records(pattern):
+    """The TFRecords of a file, glob or (content) directory."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    files = tf.io.gfile.glob(pattern) if not tf.io.gfile.isdir(pattern) else \
+        tf.io.gfile.glob(os.path.join(pattern, "train-*-of-*"))
+    return tf.data.TFRecordDataset(files, num_parallel_reads=data.AUTOTUNE)
 
 
 def raw_decode(pattern, parse, batch_size):
     """Read + decode only, batched as shapes (no resize possible without a size)."""
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    files = tf.io.gfile.glob(pattern) if not tf.io.gfile.isdir(pattern) else \
-        tf.io.gfile.glob(os.path.join(pattern, "train-*-of-*"))
-    dataset = tf.data.TFRecordDataset(files, num_parallel_reads=data.AUTOTUNE).repeat()
+    dataset = raw_decode_records(pattern).repeat()
     dataset = dataset.map(lambda r: tf.shape(tf.io.decode_jpeg(parse(r)["image_bytes"],
                                                                channels=3)),
                           num_parallel_calls=data.AUTOTUNE, deterministic=False)
     return dataset.batch(batch_size).prefetch(data.AUTOTUNE)
+
+
+def pil_decode(pattern, parse, num_images):
+    """Images/s of PIL decoding the same JPEG bytes in one Python thread (a naive loader)."""
+    from PIL import Image  # pylint: disable=import-outside-toplevel
+    jpegs = [record["image_bytes"].numpy() for record in
+             raw_decode_records(pattern).map(parse).take(num_images)]
+    start = time.perf_counter()
+    for jpeg in jpegs:
+        Image.open(io.BytesIO(jpeg)).convert("RGB").load()
+    return len(jpegs) / (time.perf_counter() - start)
 
 
 def main(argv):
@@ -97,22 +124,21 @@ def main(argv):
             "style_dataset (eval, central crop)": data.style_dataset(
                 style, batch, size, training=False).repeat(),
         }
-        iterators = {name: iter(dataset) for name, dataset in pipelines.items()}
-        for iterator in iterators.values():  # warm up: build graphs, fill buffers
-            for _ in range(3):
-                next(iterator)
         # Shared, loaded machines are noisy: alternate the pipelines over rounds
         # and keep each one's best round.
-        rates = dict.fromkeys(iterators, 0.0)
+        rates = dict.fromkeys(pipelines, 0.0)
         for _ in range(FLAGS.rounds):
-            for name, iterator in iterators.items():
-                rates[name] = max(rates[name], images_per_second(iterator, count, batch))
+            for name, dataset in pipelines.items():
+                rates[name] = max(rates[name], images_per_second(dataset, count, batch))
+        pil = pil_decode(content, records.parse_content_record, min(count, 256))
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores, S={size}, batch={batch}, "
           f"best of {FLAGS.rounds} rounds of {count} images")
     for name, rate in rates.items():
         raw = rates["raw decode (style records)" if "style" in name
                     else "raw decode (content records)"]
-        print(f"  {name:40s} {rate:8.1f} img/s   {rate / raw:5.2f}x raw decode")
+        print(f"  {name:40s} {rate:8.1f} img/s   {rate / raw:5.2f}x raw decode   "
+              f"{rate / pil:5.2f}x PIL")
+    print(f"  {'PIL decode, one Python thread':40s} {pil:8.1f} img/s")
 
 
 if __name__ == "__main__":

@@ -45,8 +45,7 @@ def test_decode_image_validity_flag(messy):
         for image, valid in (data.decode_image(tf.constant(data_bytes)),
                              _in_map(data.decode_image, tf.constant(data_bytes))):
             assert bool(valid) == expected[name], name
-            assert image.shape[-1] == 3 and image.dtype == tf.float32
-            assert 0.0 <= float(tf.reduce_min(image)) <= float(tf.reduce_max(image)) <= 1.0
+            assert image.shape[-1] == 3 and image.dtype == tf.uint8
     image, _ = data.decode_image(tf.constant(messy["gray.png"]))
     np.testing.assert_array_equal(image[..., 0], image[..., 2])  # gray -> equal channels
     assert not bool(data.decode_image(tf.constant(b""))[1])
@@ -56,11 +55,27 @@ def test_content_preprocessing_shapes_eager_and_in_map():
     image = tf.random.uniform([40, 70, 3])
     resized = data.resize_shorter_side(image, SIZE + 2)
     assert resized.shape == (34, 60, 3)
+    pixels = tf.cast(tf.round(image * 255), tf.uint8)
     for output in (data.preprocess_content_image(image, SIZE),
-                   _in_map(lambda x: data.preprocess_content_image(x, SIZE), image)):
-        assert output.shape == (SIZE, SIZE, 3)
+                   _in_map(lambda x: data.preprocess_content_image(x, SIZE), pixels)):
+        assert output.shape == (SIZE, SIZE, 3) and output.dtype == tf.float32
+        assert 0.0 <= float(tf.reduce_min(output)) <= float(tf.reduce_max(output)) <= 1.0
     # The central crop of an un-resized image is its exact centre.
     np.testing.assert_array_equal(data.central_crop(image, 20), image[10:30, 25:45])
+
+
+@pytest.mark.parametrize("shape,shorter", [((40, 70), SIZE + 2), ((90, 50), SIZE + 2),
+                                           ((60, 60), 77), ((200, 120), SIZE + 2)])
+def test_resized_crop_equals_resize_then_crop(shape, shorter):
+    image = tf.convert_to_tensor(fake_data.random_image(*shape) / 255.0, tf.float32)
+    reference = data.central_crop(data.resize_shorter_side(image, shorter), SIZE)
+    fast = data.resized_crop(image, shorter, SIZE)
+    np.testing.assert_allclose(fast[1:-1, 1:-1], reference[1:-1, 1:-1], atol=1e-4)
+    assert float(tf.reduce_max(tf.abs(fast - reference))) < 0.2  # border: half-pixel clamp
+    offset = tf.constant([1.0, 2.0])  # top, left: within the 2 spare rows of the resize
+    full = data.resize_shorter_side(image, shorter)
+    np.testing.assert_allclose(data.resized_crop(image, shorter, SIZE, offset)[1:-1, 1:-1],
+                               full[2:1 + SIZE - 1, 3:2 + SIZE - 1], atol=1e-4)
 
 
 def test_style_augmentation_ranges_and_determinism():
