@@ -106,8 +106,7 @@ def decode_image(image_bytes):
 
     Gray becomes RGB, alpha is dropped, CMYK JPEGs are converted. An invalid
     record yields a 1x1 black image and valid=False (filter on it). Stays
-    uint8: preprocessing samples only the crop, so converting every decoded
-    pixel to float first would be wasted work.
+    uint8: resizing casts anyway, and only the crop needs scaling to [0, 1].
     """
     valid = is_complete_image(image_bytes)
 
@@ -141,37 +140,15 @@ def central_crop(image, size):
     return image[top:top + size, left:left + size, :]
 
 
-def resized_crop(image, shorter_side, size, offset=None):
-    """Same as resize_shorter_side(image, shorter_side) then a [size, size] crop.
-
-    The crop's top-left corner is `offset` (int [2], in resized pixels) or
-    central. Only the crop's pixels are interpolated (tf.image.crop_and_resize
-    with the half-pixel-centre sampling of tf.image.resize), which is much
-    cheaper than resizing the whole image. Returns float32 [size, size, 3] in
-    [0, 1] for uint8 input, in the input's units for float input.
-    """
-    shape = tf.shape(image)
-    height, width = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
-    scale = tf.cast(shorter_side, tf.float32) / tf.minimum(height, width)
-    resized = tf.maximum(tf.math.rint(tf.stack([height, width]) * scale), 1.0)
-    if offset is None:
-        offset = tf.math.floordiv(resized - size, 2.0)
-    scales = resized / tf.stack([height, width])  # per axis, as tf.image.resize after rounding
-    start = (tf.cast(offset, tf.float32) + 0.5) / scales - 0.5
-    end = start + (size - 1) / scales
-    extent = tf.maximum(tf.stack([height, width]) - 1.0, 1.0)
-    # Clamp like resize does at the border (crop_and_resize would pad with 0).
-    box = tf.clip_by_value(tf.concat([start / extent, end / extent], 0), 0.0, 1.0)
-    crop = tf.image.crop_and_resize(image[tf.newaxis], box[tf.newaxis], [0], [size, size])[0]
-    return tf.ensure_shape(_unit_float(crop, image.dtype), [size, size, 3])
-
-
 def preprocess_content_image(image, image_size):
     """Reference content preprocessing: shorter side -> S + 2, central S x S crop.
 
     image: uint8 or [0, 1] float [H, W, 3] -> float32 [S, S, 3] in [0, 1].
+    (Resizing the whole uint8 image with ResizeBilinear measured cheaper than
+    sampling only the crop with crop_and_resize or ScaleAndTranslate.)
     """
-    return resized_crop(image, image_size + 2, image_size)
+    crop = central_crop(resize_shorter_side(image, image_size + 2), image_size)
+    return tf.ensure_shape(_unit_float(crop, image.dtype), [image_size, image_size, 3])
 
 
 def preprocess_style_image(image, image_size, center_crop=True):
@@ -199,11 +176,9 @@ def augment_style_image(image, image_size, seed,
     seeds = tf.random.experimental.stateless_split(seed, num=7)
     larger = tf.random.stateless_uniform([], seeds[0], minval=image_size + 2,
                                          maxval=image_size + random_size_extra, dtype=tf.int32)
-    shape = tf.cast(tf.shape(image)[:2], tf.float32)
-    resized = tf.maximum(tf.math.rint(shape * tf.cast(larger, tf.float32) / tf.reduce_min(shape)),
-                         image_size)
-    offset = tf.math.floor(tf.random.stateless_uniform([2], seeds[1]) * (resized - image_size + 1))
-    image = resized_crop(image, larger, image_size, offset)
+    crop = tf.image.stateless_random_crop(resize_shorter_side(image, larger),
+                                          [image_size, image_size, 3], seeds[1])
+    image = _unit_float(crop, image.dtype)
     image = tf.image.stateless_random_brightness(image, brightness_max_delta, seeds[2])
     image = tf.image.stateless_random_saturation(image, *saturation_range, seeds[3])
     image = tf.image.stateless_random_hue(image, hue_max_delta, seeds[4])
