@@ -166,19 +166,23 @@ def augment_style_image(image, image_size, seed,
                         random_size_extra=defaults.STYLE_RANDOM_SIZE_EXTRA):
     """Reference style augmentation: uint8 or [0, 1] float image -> float32 [S, S, 3] in [0, 1].
 
-    The shorter side is resized to a random int in [S + 2, S + extra) and a
-    random S x S crop taken; then random brightness, saturation and hue, and
-    left-right and up-down flips, clipped to [0, 1]. The reference jitters
-    colours before resizing; these pixelwise ops (nearly) commute with the
-    resize and cost 3-5x less on the crop. seed: int [2] (stateless: same
-    seed, same output).
+    As the reference, a random S x S crop of the image resized so its shorter
+    side is a random int in [S + 2, S + extra); then random brightness,
+    saturation and hue, left-right and up-down flips, clipped to [0, 1].
+    Cheaper, same distribution (up to a pixel of rounding): the matching
+    window (S * shorter / target source pixels) is cropped first and only it is
+    resized, and the pixelwise colour jitter, which the reference applies
+    before resizing, runs on the S x S crop. seed: int [2] (stateless).
     """
     seeds = tf.random.experimental.stateless_split(seed, num=7)
-    larger = tf.random.stateless_uniform([], seeds[0], minval=image_size + 2,
+    target = tf.random.stateless_uniform([], seeds[0], minval=image_size + 2,
                                          maxval=image_size + random_size_extra, dtype=tf.int32)
-    crop = tf.image.stateless_random_crop(resize_shorter_side(image, larger),
-                                          [image_size, image_size, 3], seeds[1])
-    image = _unit_float(crop, image.dtype)
+    shorter = tf.reduce_min(tf.shape(image)[:2])
+    window = tf.cast(tf.math.rint(image_size * tf.cast(shorter, tf.float32)
+                                  / tf.cast(target, tf.float32)), tf.int32)
+    window = tf.clip_by_value(window, 1, shorter)
+    crop = tf.image.stateless_random_crop(image, [window, window, 3], seeds[1])
+    image = _unit_float(tf.image.resize(crop, [image_size, image_size]), image.dtype)
     image = tf.image.stateless_random_brightness(image, brightness_max_delta, seeds[2])
     image = tf.image.stateless_random_saturation(image, *saturation_range, seeds[3])
     image = tf.image.stateless_random_hue(image, hue_max_delta, seeds[4])
