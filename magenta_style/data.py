@@ -307,13 +307,12 @@ def _stream(source, kind, training, seed, input_context, deterministic, tfds_dat
         default_split = "train" if training else ("validation" if kind == "content" else "test")
         return _tfds_stream(source, default_split, training, seed, input_context,
                             metadata_keys, tfds_data_dir)
-    if isinstance(source, str) and tf.io.gfile.isdir(source):
-        patterns = ((("train" if training else "validation") + "-*-of-*",)
-                    if kind == "content" else ("*.tfrecord*", "*-of-*"))
-        if not _list_files(source, patterns):
-            return _folder_stream(source, training, seed, input_context, metadata_keys)
-    else:
-        patterns = ()
+    # What a directory holds: slim shard names, or any TFRecord names for styles.
+    patterns = ((("train" if training else "validation") + "-*-of-*",)
+                if kind == "content" else ("*.tfrecord*", "*-of-*"))
+    is_dir = isinstance(source, (str, os.PathLike)) and tf.io.gfile.isdir(os.fspath(source))
+    if is_dir and not _list_files(source, patterns):
+        return _folder_stream(os.fspath(source), training, seed, input_context, metadata_keys)
     files = _list_files(source, patterns)
     if not files:
         raise ValueError(f"{source}: no {kind} TFRecord files or images found")
@@ -413,7 +412,8 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
         reference flags (random per-batch shorter side in [128, 300); central
         crop instead of a plain resize when not augmenting).
       seed: makes shuffling, augmentation and sizes reproducible.
-      num_styles: train on the first N style records only (file order).
+      num_styles: train on the first N style records only (sources
+        concatenated in order, files sorted; weights are then not used).
     Returns:
       dataset of dicts: image float32 [B, S, S, 3] (or [B, R, R, 3]) in [0, 1],
       image_original [B, S, S, 3] when augmenting, label int64 [B], metadata
@@ -446,6 +446,7 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
             streams, weights=weights, seed=seed)
 
     def prepare(record, element_seed):
+        record = dict(record)
         image, valid = decode_image(record.pop("image_bytes"))
         if augment_style_images:
             record["image"] = augment_style_image(image, image_size, element_seed)
@@ -462,6 +463,6 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
         return _with_seeds(batches, None if seed is None else seed + 1).map(
             resize, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
 
-    return _finish(_with_seeds(dataset, seed), lambda r, s: prepare(dict(r), s), skipped,
+    return _finish(_with_seeds(dataset, seed), prepare, skipped,
                    _batch_size(batch_size, input_context), training, deterministic,
                    resize_batches if random_style_image_size else None)
