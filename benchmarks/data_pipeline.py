@@ -1,4 +1,4 @@
-"""Images/s of the content and style pipelines versus raw JPEG decoding, same files, same cores.
+r"""Images/s of the content and style pipelines versus raw JPEG decoding, same files, same cores.
 
   python benchmarks/data_pipeline.py                       # temp dataset from skimage photos
   python benchmarks/data_pipeline.py --content_source=/data/imagenet \
