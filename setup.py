@@ -14,6 +14,8 @@ setup(
         "tensorflow>=2.16",
         "keras>=3.0",
         "tensorflow-datasets>=4.9",
+        # tensorflow-datasets needs it to prepare any dataset but does not declare it.
+        "importlib_resources",
         "tensorflow-hub>=0.16",
         "numpy",
         "pillow>=9.1",
