@@ -129,7 +129,7 @@ def test_script_bad_flag_gives_one_line(tmp_path):
     result = _run_script("build_style_tfrecords.py", "--source=paintings",
                          f"--input_dir={tmp_path}", f"--output_prefix={tmp_path}/x")
     assert result.returncode != 0
-    lines = [line for line in result.stderr.splitlines() if "error" in line]
+    lines = [line for line in result.stderr.splitlines() if ": error:" in line]
     assert len(lines) == 1 and "--source" in lines[0], result.stderr
     missing = _run_script("build_content_tfrecords.py", f"--input_dir={tmp_path}/nothing",
                           f"--output_dir={tmp_path}/out")
