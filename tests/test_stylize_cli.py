@@ -10,7 +10,7 @@ from absl import flags
 from absl.testing import flagsaver
 from PIL import Image
 
-from magenta_style import blend_bottlenecks, color, stylize
+from magenta_style import blend_bottlenecks, color, stylize, stylize_files
 from magenta_style.stylizer import build_stylizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -90,15 +90,15 @@ def test_cli_end_to_end_with_bad_files_then_refuses_to_overwrite(inputs, model_f
 def test_interpolation_blend_and_sizes_match_the_model(model, inputs, tmp_path):
     out = tmp_path / "out"
     styles = [str(inputs / "style_a.png"), str(inputs / "style_b.jpg")]
-    written, failures = stylize.stylize_images(
+    written, failures = stylize_files.stylize_images(
         model, [str(inputs / "plain.png")], styles, str(out), image_size=32, style_image_size=48,
         interpolation_weights=[0.0, 1.0], style_blend_weights=[0.25, 0.75], output_format="jpg")
     assert failures == 0
     assert [os.path.basename(p) for p in written] == ["plain_stylized_blend_0.jpg",
                                                       "plain_stylized_blend_1.jpg"]
-    content = stylize.load_prepared(str(inputs / "plain.png"), 32, False)
+    content = stylize_files.load_prepared(str(inputs / "plain.png"), 32, False)
     assert content.shape == (32, 42, 3)  # shorter side 32, aspect kept (52 * 32 / 40)
-    bottlenecks = tf.concat([model.style_bottleneck(stylize.load_prepared(p, 48, False)[None])
+    bottlenecks = tf.concat([model.style_bottleneck(stylize_files.load_prepared(p, 48, False)[None])
                              for p in styles], 0)
     blended = blend_bottlenecks(bottlenecks, [0.25, 0.75])
     expected = model.stylize(tf.constant(content[None]), blended).numpy()[0]
@@ -107,11 +107,11 @@ def test_interpolation_blend_and_sizes_match_the_model(model, inputs, tmp_path):
     assert got.shape == expected.shape
     assert np.abs(got - expected).mean() < 0.03  # JPEG quality 95
 
-    written, _ = stylize.stylize_images(model, [str(inputs / "plain.png")], styles[:1], str(out),
+    written, _ = stylize_files.stylize_images(model, [str(inputs / "plain.png")], styles[:1], str(out),
                                         image_size=32, content_square_crop=True,
                                         interpolation_weights=[0.0], style_image_size=48)
-    identity = model.style_bottleneck(stylize.load_prepared(str(inputs / "plain.png"), 48, True)[None])
-    square = stylize.load_prepared(str(inputs / "plain.png"), 32, True)
+    identity = model.style_bottleneck(stylize_files.load_prepared(str(inputs / "plain.png"), 48, True)[None])
+    square = stylize_files.load_prepared(str(inputs / "plain.png"), 32, True)
     expected = model.stylize(tf.constant(square[None]), identity).numpy()[0]
     with Image.open(written[0]) as image:
         got = np.asarray(image, np.float32) / 255.0
@@ -151,3 +151,13 @@ def test_usage_errors_are_one_line(overrides, message, inputs, tmp_path, capsys)
         assert stylize.main(["stylize"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+
+
+def test_demo_samples_ship_with_scikit_image():
+    pytest.importorskip("skimage")
+    from magenta_style import demo
+
+    for name in demo.CONTENTS + demo.STYLES:
+        assert os.path.isfile(demo.sample_path(name))
+    with pytest.raises(FileNotFoundError, match="not shipped"):
+        demo.sample_path("no_such_sample.png")
