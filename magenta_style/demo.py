@@ -1,45 +1,28 @@
 """`make demo`: stylizes scikit-image's sample photos with a few styles at full resolution.
 
 Contents and styles are real pictures shipped inside the installed
-scikit-image package (`skimage/data`): photos (astronaut, chelsea, coffee,
-rocket) and, as styles, an immunohistochemistry stain, the Hubble deep field
-and a gravel texture. Writes into --output_dir:
+scikit-image package (see samples.py). Writes into --output_dir:
   <content>_stylized_<style>_0.png   every content x style, full resolution
   stylized_grid.png                  contact sheet of the above
   interpolation/ + interpolation_strip.png   identity interpolation w = 0 .. 1
   blend/ + blend_grid.png            one style blended from two
 The demo regenerates its own output folder (--overwrite defaults to true).
 """
-import importlib.resources
 import os
 import sys
 import time
 
 from absl import app, flags
 
-from magenta_style import defaults, image_io
+from magenta_style import defaults, image_io, samples
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("output_dir", "demo_output", "Where the demo writes its PNGs.")
 flags.DEFINE_string("model", defaults.STYLIZE_MODEL, "Model to stylize with (see magenta-stylize --model).")
 flags.DEFINE_boolean("overwrite", True, "Replace the outputs of an earlier demo run.")
 
-CONTENTS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg")
-STYLES = ("ihc.png", "hubble_deep_field.jpg", "gravel.png")
 INTERPOLATION_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 BLEND_WEIGHTS = (0.5, 0.5)
-
-
-def sample_path(name):
-    """Path of a sample image inside the installed scikit-image package."""
-    try:
-        path = importlib.resources.files("skimage.data") / name
-    except ModuleNotFoundError:
-        raise FileNotFoundError("the demo needs scikit-image's sample photos: "
-                                "pip install scikit-image (or pip install -e '.[demo]')") from None
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: not shipped with this scikit-image version")
-    return str(path)
 
 
 def _strip(paths):
@@ -51,8 +34,8 @@ def main(argv):
     from magenta_style import stylize_files, weights
 
     try:
-        contents = [sample_path(name) for name in CONTENTS]
-        styles = [sample_path(name) for name in STYLES]
+        contents = [samples.sample_path(name) for name in samples.CONTENTS]
+        styles = [samples.sample_path(name) for name in samples.STYLES]
         start = time.perf_counter()
         model = weights.load_model(FLAGS.model)
         print(f"model {FLAGS.model} loaded in {time.perf_counter() - start:.1f} s")

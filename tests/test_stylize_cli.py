@@ -155,9 +155,9 @@ def test_usage_errors_are_one_line(overrides, message, inputs, tmp_path, capsys)
 
 def test_demo_samples_ship_with_scikit_image():
     pytest.importorskip("skimage")
-    from magenta_style import demo
+    from magenta_style import samples
 
-    for name in demo.CONTENTS + demo.STYLES:
-        assert os.path.isfile(demo.sample_path(name))
+    for name in samples.CONTENTS + samples.STYLES:
+        assert os.path.isfile(samples.sample_path(name))
     with pytest.raises(FileNotFoundError, match="not shipped"):
-        demo.sample_path("no_such_sample.png")
+        samples.sample_path("no_such_sample.png")
