@@ -318,3 +318,60 @@ def test_unreadable_specs_are_one_line(tmp_path):
         weights.load_model(str(junk))
     with pytest.raises(weights.ModelSpecError, match="no such file or directory"):
         weights.load_model(str(tmp_path / "nothing"))
+
+
+# --- TFLite files -----------------------------------------------------------
+
+def _tflite_pair_file(path, mode, rng):
+    """A TFLite file with a conv (+bias, relu6) and a depthwise conv (+bias); returns its
+    file path and the float kernels/biases it was made from (TF layout)."""
+    kernel = rng.normal(0, 0.5, (3, 3, 4, 6)).astype(np.float32)
+    bias = rng.normal(0, 0.5, 6).astype(np.float32)
+    depthwise = rng.normal(0, 0.5, (3, 3, 6, 1)).astype(np.float32)
+    depthwise_bias = rng.normal(0, 0.5, 6).astype(np.float32)
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 8, 8, 4], tf.float32)])
+    def network(x):
+        y = tf.nn.relu6(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias))
+        return tf.nn.bias_add(tf.nn.depthwise_conv2d(y, depthwise, [1, 1, 1, 1], "SAME"),
+                              depthwise_bias)
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([network.get_concrete_function()],
+                                                                network)
+    if mode != "float":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "fp16":
+        converter.target_spec.supported_types = [tf.float16]
+    if mode == "int8":
+        converter.representative_dataset = lambda: (
+            [rng.random((1, 8, 8, 4), dtype=np.float32)] for _ in range(8))
+    with open(path, "wb") as f:
+        f.write(converter.convert())
+    return str(path), {"CONV_2D": (kernel, bias), "DEPTHWISE_CONV_2D": (depthwise, depthwise_bias)}
+
+
+@pytest.mark.parametrize("mode, tolerance", [("float", 1e-6), ("fp16", 2e-3), ("int8", 1e-2)])
+def test_tflite_constants_are_dequantized_into_tf_layout(mode, tolerance, tmp_path):
+    path, expected = _tflite_pair_file(tmp_path / f"{mode}.tflite", mode, np.random.default_rng(4))
+    found, _ = weights.read_tflite_convolutions(path)
+    assert len(found) == 2
+    by_shape = {value[0].shape: value for value in found.values()}
+    for kernel, bias in expected.values():
+        got_kernel, got_bias = by_shape[kernel.shape]
+        # int8: per-channel scales, error within half a quantization step of each channel.
+        np.testing.assert_allclose(got_kernel, kernel, atol=tolerance * np.abs(kernel).max())
+        np.testing.assert_allclose(got_bias, bias, atol=tolerance * np.abs(bias).max() + 1e-6)
+
+
+def test_tflite_pair_without_released_names_is_a_clear_error(tmp_path):
+    rng = np.random.default_rng(5)
+    predict, _ = _tflite_pair_file(tmp_path / "style_predict.tflite", "float", rng)
+    transfer, _ = _tflite_pair_file(tmp_path / "style_transfer.tflite", "float", rng)
+    with pytest.raises(weights.ModelSpecError, match="tensor MobilenetV2/Conv/weights not found"):
+        weights.load_model(str(tmp_path))
+    junk = tmp_path / "junk" / "a_predict.tflite"
+    junk.parent.mkdir()
+    junk.write_bytes(b"nope")
+    (tmp_path / "junk" / "a_transfer.tflite").write_bytes(b"nope")
+    with pytest.raises(weights.ModelSpecError, match="not a readable TFLite model"):
+        weights.load_model(str(junk.parent))
