@@ -82,8 +82,8 @@ def _thumbnail(array, size=defaults.GRID_CELL_SIZE):
 class Progress:
     """One line per finished item with its time, the rate and the ETA."""
 
-    def __init__(self, total, stream=sys.stdout):
-        self.total, self.done, self.stream = total, 0, stream
+    def __init__(self, total, stream=None):
+        self.total, self.done, self.stream = total, 0, stream or sys.stdout
         self.start = time.perf_counter()
 
     def step(self, message, seconds):
@@ -100,17 +100,19 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
                    style_square_crop=False, interpolation_weights=defaults.INTERPOLATION_WEIGHTS,
                    style_blend_weights=None, preserve_colors=False,
                    output_format=defaults.STYLIZE_OUTPUT_FORMAT, overwrite=False, grid=False,
-                   stream=sys.stdout, errors=sys.stderr):
+                   stream=None, errors=None):
     """Stylizes every content image with every style (or their blend) and interpolation weight.
 
     Returns (list of written paths, number of failures). Failures (unreadable
     inputs, existing outputs without `overwrite`) are printed as one line each
-    to `errors` and the remaining images are still done.
+    to `errors` (default stderr) and the remaining images are still done;
+    progress lines go to `stream` (default stdout).
     """
     import tensorflow as tf
 
     from magenta_style.stylizer import blend_bottlenecks
 
+    stream, errors = stream or sys.stdout, errors or sys.stderr
     failures = 0
 
     def fail(message):

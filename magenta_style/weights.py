@@ -22,6 +22,7 @@ import importlib.util
 import json
 import os
 import re
+import zipfile
 
 import numpy as np
 import tensorflow as tf
@@ -78,7 +79,7 @@ def load_keras_file(path):
         raise ModelSpecError(f"{path}: file not found")
     try:
         model = keras.models.load_model(path)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, zipfile.BadZipFile) as error:
         raise ModelSpecError(f"{path}: cannot load ({str(error).splitlines()[0]})") from None
     if not isinstance(model, stylizer_lib.Stylizer):
         raise ModelSpecError(f"{path}: holds a {type(model).__name__}, not a Stylizer")
@@ -286,7 +287,8 @@ def load_tf1_checkpoint(prefix):
     try:
         reader = tf.train.load_checkpoint(prefix)
     except (tf.errors.OpError, ValueError) as error:
-        raise ModelSpecError(f"{prefix}: cannot read checkpoint ({error.message if hasattr(error, 'message') else error})") from None
+        reason = getattr(error, "message", str(error)).splitlines()[0]
+        raise ModelSpecError(f"{prefix}: cannot read checkpoint ({reason})") from None
     shapes = reader.get_variable_to_shape_map()
     if "InceptionV3/Conv2d_1a_3x3/weights" in shapes:
         model_type = "full"

