@@ -350,12 +350,15 @@ def _tflite_pair_file(path, mode, rng):
     bias = rng.normal(0, 0.5, 6).astype(np.float32)
     depthwise = rng.normal(0, 0.5, (3, 3, 6, 1)).astype(np.float32)
     depthwise_bias = rng.normal(0, 0.5, 6).astype(np.float32)
+    dense = rng.normal(0, 0.5, (6, 5)).astype(np.float32)
+    dense_bias = rng.normal(0, 0.5, 5).astype(np.float32)
 
     @tf.function(input_signature=[tf.TensorSpec([1, 8, 8, 4], tf.float32)])
     def network(x):
         y = tf.nn.relu6(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias))
-        return tf.nn.bias_add(tf.nn.depthwise_conv2d(y, depthwise, [1, 1, 1, 1], "SAME"),
-                              depthwise_bias)
+        y = tf.nn.bias_add(tf.nn.depthwise_conv2d(y, depthwise, [1, 1, 1, 1], "SAME"),
+                           depthwise_bias)
+        return tf.matmul(tf.reduce_mean(y, [1, 2]), dense) + dense_bias  # FULLY_CONNECTED
 
     converter = tf.lite.TFLiteConverter.from_concrete_functions([network.get_concrete_function()],
                                                                 network)
@@ -368,14 +371,15 @@ def _tflite_pair_file(path, mode, rng):
             [rng.random((1, 8, 8, 4), dtype=np.float32)] for _ in range(8))
     with open(path, "wb") as f:
         f.write(converter.convert())
-    return str(path), {"CONV_2D": (kernel, bias), "DEPTHWISE_CONV_2D": (depthwise, depthwise_bias)}
+    return str(path), {"CONV_2D": (kernel, bias), "DEPTHWISE_CONV_2D": (depthwise, depthwise_bias),
+                       "FULLY_CONNECTED": (dense[None, None], dense_bias)}  # as a 1x1 conv
 
 
 @pytest.mark.parametrize("mode, tolerance", [("float", 1e-6), ("fp16", 2e-3), ("int8", 1e-2)])
 def test_tflite_constants_are_dequantized_into_tf_layout(mode, tolerance, tmp_path):
     path, expected = _tflite_pair_file(tmp_path / f"{mode}.tflite", mode, np.random.default_rng(4))
     found, _ = weights.read_tflite_convolutions(path)
-    assert len(found) == 2
+    assert len(found) == 3
     by_shape = {value[0].shape: value for value in found.values()}
     for kernel, bias in expected.values():
         got_kernel, got_bias = by_shape[kernel.shape]
@@ -386,8 +390,8 @@ def test_tflite_constants_are_dequantized_into_tf_layout(mode, tolerance, tmp_pa
 
 def test_tflite_pair_without_released_names_is_a_clear_error(tmp_path):
     rng = np.random.default_rng(5)
-    predict, _ = _tflite_pair_file(tmp_path / "style_predict.tflite", "float", rng)
-    transfer, _ = _tflite_pair_file(tmp_path / "style_transfer.tflite", "float", rng)
+    _tflite_pair_file(tmp_path / "style_predict.tflite", "float", rng)
+    _tflite_pair_file(tmp_path / "style_transfer.tflite", "float", rng)
     with pytest.raises(weights.ModelSpecError, match="tensor MobilenetV2/Conv/weights not found"):
         weights.load_model(str(tmp_path))
     junk = tmp_path / "junk" / "a_predict.tflite"
