@@ -517,8 +517,11 @@ def _split_pair(spec):
         paths = [p for p in sorted(glob.glob(os.path.join(spec, "*")))
                  if p.endswith((".onnx", ".tflite")) and re.search(r"predict|transfer|transform",
                                                                    os.path.basename(p))]
-        if len(paths) != 2:
+        if not paths:
             return None
+        if len(paths) != 2:
+            raise ModelSpecError(f"{spec}: holds {len(paths)} predict/transfer model files; "
+                                 "name the pair as --model=PREDICT,TRANSFER")
     else:
         return None
     if len(paths) != 2:

@@ -394,6 +394,9 @@ def test_tflite_pair_without_released_names_is_a_clear_error(tmp_path):
     _tflite_pair_file(tmp_path / "style_transfer.tflite", "float", rng)
     with pytest.raises(weights.ModelSpecError, match="tensor MobilenetV2/Conv/weights not found"):
         weights.load_model(str(tmp_path))
+    (tmp_path / "style_predict_fp16.tflite").write_bytes(b"")
+    with pytest.raises(weights.ModelSpecError, match="holds 3 predict/transfer model files"):
+        weights.load_model(str(tmp_path))
     junk = tmp_path / "junk" / "a_predict.tflite"
     junk.parent.mkdir()
     junk.write_bytes(b"nope")
