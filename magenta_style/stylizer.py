@@ -50,6 +50,8 @@ class Stylizer(keras.Model):
     def stylize(self, content_images, style_bottleneck, training=False):
         """Content [B, H, W, 3] in [0, 1] + bottleneck [B, 100] -> stylized [B, H, W, 3] in [0, 1]."""
         params = self.style_params(style_bottleneck, training=training)
+        # Keras refuses a mix of numpy arrays and tensors in one call.
+        content_images = tf.convert_to_tensor(content_images, dtype=params.dtype)
         return self.transfer_network([content_images, params], training=training)
 
     def call(self, inputs, training=False):

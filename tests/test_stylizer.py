@@ -62,3 +62,9 @@ def test_load_model_from_keras_file_and_train_dir(mobile, tmp_path):
 
     with pytest.raises(weights.ModelSpecError, match="no such file or directory"):
         weights.load_model(str(tmp_path / "missing"))
+
+
+def test_stylize_accepts_numpy_content_with_tensor_bottleneck(mobile):
+    content = np.random.RandomState(0).rand(1, 32, 36, 3).astype(np.float32)
+    bottleneck = mobile.style_bottleneck(tf.random.uniform([1, 64, 64, 3]))
+    assert mobile.stylize(content, bottleneck).shape == (1, 32, 36, 3)
