@@ -124,6 +124,8 @@ def main(argv):
             "content_dataset": data.content_dataset(content, batch, size),
             "raw decode (style records)": raw_decode(style, records.parse_style_record, batch),
             "style_dataset (augment + random size)": data.style_dataset(style, batch, size),
+            "style_dataset (same, no image_original)": data.style_dataset(
+                style, batch, size, with_original=False),
             "style_dataset (eval, central crop)": data.style_dataset(
                 style, batch, size, training=False).repeat(),
         }

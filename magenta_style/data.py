@@ -11,7 +11,7 @@ Sources (one string, or a list for styles):
 
 Batches are dicts. Content: image float32 [B, S, S, 3] in [0, 1], label int64
 [B]. Style: image [B, S, S, 3] (or [B, R, R, 3] with a random per-batch size R),
-image_original (un-augmented central crop, only when augmenting), label and
+image_original (un-augmented central crop, only when augmenting and asked), label and
 the string metadata of records.STYLE_METADATA_KEYS ("" when unknown).
 
 A record whose image cannot be decoded is dropped and counted in a
@@ -101,6 +101,15 @@ def is_complete_image(image_bytes, max_pixels=defaults.PIPELINE_MAX_DECODE_PIXEL
     return tf.cond(tf.strings.length(image_bytes) >= 24, check, lambda: tf.constant(False))
 
 
+def _decode_whole(image_bytes, valid):
+    """uint8 [H, W, 3] of bytes that passed is_complete_image; 1x1 black if not valid."""
+    def decode():
+        return tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
+    image = tf.cond(valid, decode, lambda: tf.zeros([1, 1, 3], tf.uint8))
+    image.set_shape([None, None, 3])
+    return image
+
+
 def decode_image(image_bytes):
     """Encoded bytes -> (uint8 [H, W, 3], valid bool scalar).
 
@@ -109,12 +118,42 @@ def decode_image(image_bytes):
     uint8: resizing casts anyway, and only the crop needs scaling to [0, 1].
     """
     valid = is_complete_image(image_bytes)
+    return _decode_whole(image_bytes, valid), valid
 
-    def decode():
-        return tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
-    image = tf.cond(valid, decode, lambda: tf.zeros([1, 1, 3], tf.uint8))
+
+def _crop_window(image, window):
+    """[H, W, C] -> the window (top, left, height, width) int32 [4]."""
+    return image[window[0]:window[0] + window[2], window[1]:window[1] + window[3]]
+
+
+def decode_crops(image_bytes, windows_fn):
+    """Encoded bytes -> (list of N uint8 [h_i, w_i, 3] crops, valid bool scalar).
+
+    windows_fn(height, width) -> int32 [N, 4] windows (top, left, height,
+    width) inside an image of that size. A JPEG is decoded only over the
+    bounding box of the windows (tf.io.decode_and_crop_jpeg; its size comes
+    from the header), giving the same pixels as slicing decode_image's result;
+    other formats are decoded whole, then sliced. Invalid bytes give 1x1 black
+    crops and valid=False, as decode_image.
+    """
+    valid = is_complete_image(image_bytes)
+    is_jpeg = tf.logical_and(valid, _starts_with(image_bytes, b"\xff\xd8\xff"))
+
+    def from_jpeg():
+        shape = tf.io.extract_jpeg_shape(image_bytes)
+        windows = windows_fn(shape[0], shape[1])
+        start = tf.reduce_min(windows[:, :2], 0)
+        box = tf.concat([start, tf.reduce_max(windows[:, :2] + windows[:, 2:], 0) - start], 0)
+        image = tf.io.decode_and_crop_jpeg(image_bytes, box, channels=3)
+        return image, windows - tf.pad(start, [[0, 2]])[None]
+
+    def from_whole():
+        image = _decode_whole(image_bytes, valid)
+        shape = tf.shape(image)
+        return image, windows_fn(shape[0], shape[1])
+    image, windows = tf.cond(is_jpeg, from_jpeg, from_whole)
     image.set_shape([None, None, 3])
-    return image, valid
+    return [_crop_window(image, window) for window in tf.unstack(windows)], valid
 
 
 def _unit_float(image, source_dtype):
@@ -144,19 +183,122 @@ def preprocess_content_image(image, image_size):
     """Reference content preprocessing: shorter side -> S + 2, central S x S crop.
 
     image: uint8 or [0, 1] float [H, W, 3] -> float32 [S, S, 3] in [0, 1].
-    (Resizing the whole uint8 image with ResizeBilinear measured cheaper than
-    sampling only the crop with crop_and_resize or ScaleAndTranslate.)
+    The pipelines use the cheaper decode_content_image (same up to
+    interpolation rounding).
     """
     crop = central_crop(resize_shorter_side(image, image_size + 2), image_size)
     return tf.ensure_shape(_unit_float(crop, image.dtype), [image_size, image_size, 3])
+
+
+def _resize_crop(crop, image_size):
+    """uint8 or [0, 1] float [h, w, 3] -> float32 [S, S, 3] in [0, 1], bilinear."""
+    resized = tf.image.resize(crop, [image_size, image_size])
+    return tf.ensure_shape(_unit_float(resized, crop.dtype), [image_size, image_size, 3])
+
+
+def central_window(height, width, image_size):
+    """int32 [4] (top, left, side, side): the source pixels that survive the
+    reference central crop (shorter side -> S + 2, central S x S)."""
+    shorter = tf.minimum(height, width)
+    side = tf.cast(tf.math.rint(image_size * tf.cast(shorter, tf.float32) / (image_size + 2)),
+                   tf.int32)
+    side = tf.clip_by_value(side, 1, shorter)
+    return tf.stack([(height - side) // 2, (width - side) // 2, side, side])
+
+
+def random_style_window(height, width, image_size, seed,
+                        random_size_extra=defaults.STYLE_RANDOM_SIZE_EXTRA):
+    """int32 [4] (top, left, side, side): the source pixels of the reference
+    random S x S crop of the image resized to a random shorter side in
+    [S + 2, S + extra). seed: int [2] (stateless)."""
+    seeds = tf.random.experimental.stateless_split(seed, num=3)
+    target = tf.random.stateless_uniform([], seeds[0], minval=image_size + 2,
+                                         maxval=image_size + random_size_extra, dtype=tf.int32)
+    shorter = tf.minimum(height, width)
+    side = tf.cast(tf.math.rint(image_size * tf.cast(shorter, tf.float32)
+                                / tf.cast(target, tf.float32)), tf.int32)
+    side = tf.clip_by_value(side, 1, shorter)
+    top = tf.random.stateless_uniform([], seeds[1], 0, height - side + 1, dtype=tf.int32)
+    left = tf.random.stateless_uniform([], seeds[2], 0, width - side + 1, dtype=tf.int32)
+    return tf.stack([top, left, side, side])
+
+
+def decode_content_image(image_bytes, image_size):
+    """Encoded bytes -> (float32 [S, S, 3] in [0, 1], valid): the reference
+    content preprocessing (preprocess_content_image of the decoded image) up to
+    bilinear rounding, decoding and resizing only the central window."""
+    (crop,), valid = decode_crops(
+        image_bytes, lambda height, width: central_window(height, width, image_size)[None])
+    return _resize_crop(crop, image_size), valid
 
 
 def preprocess_style_image(image, image_size, center_crop=True):
     """Un-augmented style image -> float32 [S, S, 3]: central crop, or a plain resize."""
     if center_crop:
         return preprocess_content_image(image, image_size)
-    resized = tf.image.resize(image, [image_size, image_size])
-    return tf.ensure_shape(_unit_float(resized, image.dtype), [image_size, image_size, 3])
+    return _resize_crop(image, image_size)
+
+
+def style_jitter_params(batch_size, seed,
+                        brightness_max_delta=defaults.STYLE_BRIGHTNESS_MAX_DELTA,
+                        saturation_range=defaults.STYLE_SATURATION_RANGE,
+                        hue_max_delta=defaults.STYLE_HUE_MAX_DELTA):
+    """Per-image random colour jitter and flips, as tf.image.stateless_random_*.
+
+    Returns float32 [B] "brightness" (delta), "saturation" (factor), "hue"
+    (delta) and bool [B] "flip_left_right", "flip_up_down". seed: int [2].
+    """
+    seeds = tf.random.experimental.stateless_split(seed, num=5)
+
+    def uniform(index, low, high):
+        return tf.random.stateless_uniform([batch_size], seeds[index], low, high)
+    return {"brightness": uniform(0, -brightness_max_delta, brightness_max_delta),
+            "saturation": uniform(1, *saturation_range),
+            "hue": uniform(2, -hue_max_delta, hue_max_delta),
+            "flip_left_right": uniform(3, 0.0, 1.0) < 0.5,
+            "flip_up_down": uniform(4, 0.0, 1.0) < 0.5}
+
+
+def _hsv_channel(share, saturation, value):
+    """One RGB channel from its hue share (unclipped) as tf.image.hsv_to_rgb, clipped to [0, 1]."""
+    share = tf.clip_by_value(share, 0.0, 1.0)
+    return tf.clip_by_value(((share - 1.0) * saturation + 1.0) * value, 0.0, 1.0)
+
+
+@tf.function(jit_compile=True)
+def apply_style_jitter(images, params):
+    """[B, H, W, 3] float in [0, 1] -> jittered, clipped to [0, 1], flipped.
+
+    Same as tf.image.adjust_brightness, adjust_saturation, adjust_hue, clip
+    and flips per image (up to float rounding), but one HSV round trip written
+    as elementwise math and fused by XLA: the AdjustSaturation / AdjustHue /
+    RGBToHSV kernels cost ~4x a JPEG decode per image on CPU, this ~0.5x.
+    """
+    images = images + params["brightness"][:, None, None, None]
+    red, green, blue = tf.unstack(images, axis=-1)
+    value = tf.maximum(tf.maximum(red, green), blue)
+    chroma = value - tf.minimum(tf.minimum(red, green), blue)
+    saturation = tf.where(value > 0.0, chroma / tf.where(value > 0.0, value, 1.0), 0.0)
+    safe_chroma = tf.where(chroma > 0.0, chroma, 1.0)
+    hue = tf.where(value == red, (green - blue) / safe_chroma,
+                   tf.where(value == green, (blue - red) / safe_chroma + 2.0,
+                            (red - green) / safe_chroma + 4.0)) / 6.0
+    hue = tf.where(chroma > 0.0, hue, 0.0) + params["hue"][:, None, None]
+    hue6 = 6.0 * (hue - tf.floor(hue))
+    saturation = tf.clip_by_value(saturation * params["saturation"][:, None, None], 0.0, 1.0)
+    images = tf.stack([_hsv_channel(tf.abs(hue6 - 3.0) - 1.0, saturation, value),
+                       _hsv_channel(2.0 - tf.abs(hue6 - 2.0), saturation, value),
+                       _hsv_channel(2.0 - tf.abs(hue6 - 4.0), saturation, value)], -1)
+    images = tf.where(params["flip_left_right"][:, None, None, None],
+                      tf.reverse(images, [2]), images)
+    return tf.where(params["flip_up_down"][:, None, None, None], tf.reverse(images, [1]), images)
+
+
+def jitter_style_images(images, seed, **jitter_ranges):
+    """[B, H, W, 3] float in [0, 1] -> random brightness, saturation, hue and
+    flips per image (style_jitter_params ranges), in [0, 1]. seed: int [2]."""
+    return apply_style_jitter(images, style_jitter_params(tf.shape(images)[0], seed,
+                                                          **jitter_ranges))
 
 
 def augment_style_image(image, image_size, seed,
@@ -170,26 +312,18 @@ def augment_style_image(image, image_size, seed,
     side is a random int in [S + 2, S + extra); then random brightness,
     saturation and hue, left-right and up-down flips, clipped to [0, 1].
     Cheaper, same distribution (up to a pixel of rounding): the matching
-    window (S * shorter / target source pixels) is cropped first and only it is
-    resized, and the pixelwise colour jitter, which the reference applies
-    before resizing, runs on the S x S crop. seed: int [2] (stateless).
+    window (random_style_window) is cropped first and only it is resized, and
+    the pixelwise colour jitter, which the reference applies before resizing,
+    runs on the S x S crop. seed: int [2] (stateless). The pipeline does the
+    same with the crop decoded alone and the jitter run per batch.
     """
-    seeds = tf.random.experimental.stateless_split(seed, num=7)
-    target = tf.random.stateless_uniform([], seeds[0], minval=image_size + 2,
-                                         maxval=image_size + random_size_extra, dtype=tf.int32)
-    shorter = tf.reduce_min(tf.shape(image)[:2])
-    window = tf.cast(tf.math.rint(image_size * tf.cast(shorter, tf.float32)
-                                  / tf.cast(target, tf.float32)), tf.int32)
-    window = tf.clip_by_value(window, 1, shorter)
-    crop = tf.image.stateless_random_crop(image, [window, window, 3], seeds[1])
-    image = _unit_float(tf.image.resize(crop, [image_size, image_size]), image.dtype)
-    image = tf.image.stateless_random_brightness(image, brightness_max_delta, seeds[2])
-    image = tf.image.stateless_random_saturation(image, *saturation_range, seeds[3])
-    image = tf.image.stateless_random_hue(image, hue_max_delta, seeds[4])
-    image = tf.clip_by_value(image, 0.0, 1.0)
-    image = tf.image.stateless_random_flip_left_right(image, seeds[5])
-    image = tf.image.stateless_random_flip_up_down(image, seeds[6])
-    return tf.ensure_shape(image, [image_size, image_size, 3])
+    crop_seed, jitter_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
+    shape = tf.shape(image)
+    window = random_style_window(shape[0], shape[1], image_size, crop_seed, random_size_extra)
+    crop = _resize_crop(_crop_window(image, window), image_size)
+    return jitter_style_images(crop[None], jitter_seed, brightness_max_delta=brightness_max_delta,
+                               saturation_range=saturation_range,
+                               hue_max_delta=hue_max_delta)[0]
 
 
 def random_batch_size_resize(images, seed, size_range=defaults.RANDOM_STYLE_IMAGE_SIZE_RANGE):
@@ -385,9 +519,8 @@ def content_dataset(source, batch_size=defaults.BATCH_SIZE, image_size=defaults.
         dataset = dataset.shuffle(shuffle_buffer, seed=seed).repeat()
 
     def prepare(record):
-        image, valid = decode_image(record["image_bytes"])
-        return {"image": preprocess_content_image(image, image_size),
-                "label": record["label"], "valid": valid}
+        image, valid = decode_content_image(record["image_bytes"], image_size)
+        return {"image": image, "label": record["label"], "valid": valid}
     return _finish(dataset, prepare, skipped, _batch_size(batch_size, input_context),
                    training, deterministic)
 
@@ -397,7 +530,7 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
                   augment_style_images=True, random_style_image_size=True, center_crop=False,
                   weights=None, seed=None, input_context=None, num_styles=None,
                   shuffle_buffer=defaults.STYLE_SHUFFLE_BUFFER, skipped=None,
-                  tfds_data_dir=None):
+                  tfds_data_dir=None, with_original=True):
     """Style images with labels and metadata, optionally augmented as in Magenta.
 
     Args:
@@ -414,9 +547,11 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
       seed: makes shuffling, augmentation and sizes reproducible.
       num_styles: train on the first N style records only (sources
         concatenated in order, files sorted; weights are then not used).
+      with_original: also return image_original when augmenting (False saves
+        decoding and resizing its window).
     Returns:
       dataset of dicts: image float32 [B, S, S, 3] (or [B, R, R, 3]) in [0, 1],
-      image_original [B, S, S, 3] when augmenting, label int64 [B], metadata
+      image_original [B, S, S, 3] when augmenting and with_original, label int64 [B], metadata
       strings [B].
     """
     skipped = skipped or skipped_records()
@@ -447,22 +582,39 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
 
     def prepare(record, element_seed):
         record = dict(record)
-        image, valid = decode_image(record.pop("image_bytes"))
+        image_bytes = record.pop("image_bytes")
         if augment_style_images:
-            record["image"] = augment_style_image(image, image_size, element_seed)
-            record["image_original"] = preprocess_style_image(image, image_size, True)
+            # Only the random window (and the central one) are decoded and resized;
+            # the colour jitter runs per batch, vectorized (augment_batches).
+            def windows(height, width):
+                random = random_style_window(height, width, image_size, element_seed)
+                if not with_original:
+                    return random[None]
+                return tf.stack([random, central_window(height, width, image_size)])
+            crops, valid = decode_crops(image_bytes, windows)
+            record["image"] = _resize_crop(crops[0], image_size)
+            if with_original:
+                record["image_original"] = _resize_crop(crops[1], image_size)
+        elif center_crop:
+            record["image"], valid = decode_content_image(image_bytes, image_size)
         else:
-            record["image"] = preprocess_style_image(image, image_size, center_crop)
+            image, valid = decode_image(image_bytes)
+            record["image"] = preprocess_style_image(image, image_size, center_crop=False)
         record["valid"] = valid
         return record
 
-    def resize_batches(batches):
-        def resize(batch, batch_seed):
-            batch["image"] = random_batch_size_resize(batch["image"], batch_seed)
+    def augment_batches(batches):
+        def augment(batch, batch_seed):
+            jitter_seed, size_seed = tf.unstack(
+                tf.random.experimental.stateless_split(batch_seed, num=2))
+            if augment_style_images:
+                batch["image"] = jitter_style_images(batch["image"], jitter_seed)
+            if random_style_image_size:
+                batch["image"] = random_batch_size_resize(batch["image"], size_seed)
             return batch
         return _with_seeds(batches, None if seed is None else seed + 1).map(
-            resize, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
+            augment, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
 
     return _finish(_with_seeds(dataset, seed), prepare, skipped,
                    _batch_size(batch_size, input_context), training, deterministic,
-                   resize_batches if random_style_image_size else None)
+                   augment_batches if augment_style_images or random_style_image_size else None)
