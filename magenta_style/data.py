@@ -127,7 +127,7 @@ def _crop_window(image, window):
 
 
 def decode_crops(image_bytes, windows_fn):
-    """Encoded bytes -> (list of N uint8 [h_i, w_i, 3] crops, valid bool scalar).
+    """Encoded bytes -> (tuple of N uint8 [h_i, w_i, 3] crops, valid bool scalar).
 
     windows_fn(height, width) -> int32 [N, 4] windows (top, left, height,
     width) inside an image of that size. A JPEG is decoded only over the
@@ -153,7 +153,7 @@ def decode_crops(image_bytes, windows_fn):
         return image, windows_fn(shape[0], shape[1])
     image, windows = tf.cond(is_jpeg, from_jpeg, from_whole)
     image.set_shape([None, None, 3])
-    return [_crop_window(image, window) for window in tf.unstack(windows)], valid
+    return tuple(_crop_window(image, window) for window in tf.unstack(windows)), valid
 
 
 def _unit_float(image, source_dtype):
@@ -163,13 +163,18 @@ def _unit_float(image, source_dtype):
     return tf.cast(image, tf.float32)
 
 
+def _shorter_side_shape(height, width, size):
+    """int32 [2]: an image's height, width after resizing its shorter side to `size`."""
+    height, width = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    scale = tf.cast(size, tf.float32) / tf.minimum(height, width)
+    return tf.maximum(tf.cast(tf.math.rint(tf.stack([height, width]) * scale), tf.int32), 1)
+
+
 def resize_shorter_side(image, size):
     """[H, W, C] or [B, H, W, C] -> shorter side `size` (int or scalar), aspect kept, bilinear."""
     shape = tf.shape(image)
-    height, width = tf.cast(shape[-3], tf.float32), tf.cast(shape[-2], tf.float32)
-    scale = tf.cast(size, tf.float32) / tf.minimum(height, width)
-    new_size = tf.cast(tf.math.rint(tf.stack([height, width]) * scale), tf.int32)
-    return tf.image.resize(image, tf.maximum(new_size, 1), method="bilinear")
+    return tf.image.resize(image, _shorter_side_shape(shape[-3], shape[-2], size),
+                           method="bilinear")
 
 
 def central_crop(image, size):
@@ -197,13 +202,17 @@ def _resize_crop(crop, image_size):
 
 
 def central_window(height, width, image_size):
-    """int32 [4] (top, left, side, side): the source pixels that survive the
-    reference central crop (shorter side -> S + 2, central S x S)."""
-    shorter = tf.minimum(height, width)
-    side = tf.cast(tf.math.rint(image_size * tf.cast(shorter, tf.float32) / (image_size + 2)),
-                   tf.int32)
-    side = tf.clip_by_value(side, 1, shorter)
-    return tf.stack([(height - side) // 2, (width - side) // 2, side, side])
+    """int32 [4] (top, left, height, width): the source pixels that the reference
+    central crop keeps (shorter side -> S + 2, central S x S), to the nearest
+    source pixel; resizing just them to S x S gives the same crop."""
+    source = tf.stack([height, width])
+    resized = _shorter_side_shape(height, width, image_size + 2)
+    per_pixel = tf.cast(source, tf.float32) / tf.cast(resized, tf.float32)  # source px per px
+    extent = tf.cast(tf.math.rint(image_size * per_pixel), tf.int32)
+    extent = tf.clip_by_value(extent, 1, source)
+    start = tf.cast(tf.math.rint(tf.cast((resized - image_size) // 2, tf.float32) * per_pixel),
+                    tf.int32)
+    return tf.concat([tf.clip_by_value(start, 0, source - extent), extent], 0)
 
 
 def random_style_window(height, width, image_size, seed,

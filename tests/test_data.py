@@ -206,3 +206,83 @@ def test_tfds_painter_by_numbers_source(tmp_path):
     batches = list(dataset)
     artists = {a.decode() for b in batches for a in b["artist"].numpy()}
     assert artists == {"c", "d"} and batches[0]["image"].shape[1:] == (SIZE, SIZE, 3)
+
+
+def _smooth_image(height, width, seed=3):
+    """uint8 [H, W, 3] photo-like: fake_data's gradients + noise, upsampled 8x (bicubic)."""
+    small = fake_data.random_image(height // 8, width // 8, seed=seed).astype(np.float32)
+    smooth = tf.image.resize(small, [height, width], method="bicubic")
+    return np.clip(smooth.numpy(), 0, 255).astype(np.uint8)
+
+
+def test_decode_crops_match_slices_of_the_full_decode(messy):
+    pixels = _smooth_image(64, 96)
+    windows = tf.constant([[3, 5, 20, 30], [11, 17, 33, 21], [0, 0, 64, 96]], tf.int32)
+    for image_format, tolerance in (("JPEG", 2), ("PNG", 0)):  # JPEG: chroma upsampling at edges
+        image_bytes = tf.constant(fake_data.encode(pixels, image_format))
+        full, _ = data.decode_image(image_bytes)
+        for crops, valid in (data.decode_crops(image_bytes, lambda h, w: windows),
+                             _in_map(lambda b: data.decode_crops(b, lambda h, w: windows),
+                                     image_bytes)):
+            assert bool(valid)
+            for crop, window in zip(crops, windows.numpy()):
+                top, left, height, width = window
+                expected = full.numpy()[top:top + height, left:left + width].astype(int)
+                assert crop.dtype == tf.uint8 and crop.shape == expected.shape
+                assert np.abs(crop.numpy().astype(int) - expected).max() <= tolerance
+    for name, reason in fake_data.MESSY_FILES.items():  # same validity as decode_image
+        crops, valid = data.decode_crops(tf.constant(messy[name]),
+                                         lambda h, w: tf.stack([[0, 0, h, w]]))
+        assert bool(valid) == (reason is None), name
+        assert crops[0].shape[-1] == 3
+
+
+@pytest.mark.parametrize("height,width", [(70, 96), (96, 61), (33, 40)])
+def test_decode_content_image_matches_reference_preprocessing(height, width):
+    # Decoding + resizing only the central window samples up to half a source
+    # pixel off the reference grid: measured mean |diff| <= 0.0024, max <= 0.022.
+    for image_format in ("JPEG", "PNG"):
+        image_bytes = tf.constant(fake_data.encode(_smooth_image(height, width), image_format))
+        reference = data.preprocess_content_image(data.decode_image(image_bytes)[0], SIZE)
+        for image, valid in (data.decode_content_image(image_bytes, SIZE),
+                             _in_map(lambda b: data.decode_content_image(b, SIZE), image_bytes)):
+            assert bool(valid) and image.shape == (SIZE, SIZE, 3) and image.dtype == tf.float32
+            difference = np.abs(image.numpy() - reference.numpy())
+            assert difference.mean() < 0.005 and difference.max() < 0.04, (height, width)
+
+
+def test_central_window_is_the_reference_crop_in_source_pixels():
+    # 400 x 300 -> shorter side 258: 344 x 258, crop rows 44..299 = source 51.2..348.8.
+    np.testing.assert_array_equal(data.central_window(400, 300, 256), [51, 1, 298, 298])
+    np.testing.assert_array_equal(data.central_window(1, 1, 32), [0, 0, 1, 1])
+    for seed in range(5):
+        top, left, height, width = data.random_style_window(
+            50, 80, SIZE, tf.constant([seed, 1], tf.int64)).numpy()
+        assert height == width and SIZE * 50 / (SIZE + 200) <= height <= 50
+        assert 0 <= top <= 50 - height and 0 <= left <= 80 - width
+
+
+def test_batched_style_jitter_matches_tf_image_ops():
+    images = tf.random.uniform([6, 24, 20, 3], seed=1)
+    params = data.style_jitter_params(6, tf.constant([3, 4], tf.int64))
+    for jittered in (data.apply_style_jitter(images, params),
+                     _in_map(data.apply_style_jitter, images, params)):
+        for index in range(6):
+            expected = tf.image.adjust_brightness(images[index], params["brightness"][index])
+            expected = tf.image.adjust_saturation(expected, params["saturation"][index])
+            expected = tf.image.adjust_hue(expected, params["hue"][index])
+            expected = tf.clip_by_value(expected, 0.0, 1.0).numpy()
+            if params["flip_left_right"][index]:
+                expected = expected[:, ::-1]
+            if params["flip_up_down"][index]:
+                expected = expected[::-1]
+            np.testing.assert_allclose(jittered[index], expected, atol=1e-5)
+    assert abs(float(tf.reduce_max(params["brightness"]))) <= 0.8
+    assert all(0.5 <= float(value) <= 1.5 for value in params["saturation"])
+
+
+def test_style_training_without_original(style_files):
+    dataset = data.style_dataset(style_files, batch_size=4, image_size=SIZE, seed=0,
+                                 with_original=False, skipped=data.SkippedRecords())
+    batch = next(iter(dataset))
+    assert "image_original" not in batch and 128 <= batch["image"].shape[1] < 300
