@@ -98,6 +98,15 @@ def raw_decode(pattern, parse, batch_size):
     return dataset.batch(batch_size).prefetch(data.AUTOTUNE)
 
 
+def preprocess_only(pattern, parse, batch_size, image_size):
+    """Read + decode_content_image (window decode + resize) without the pipeline machinery."""
+    dataset = raw_decode_records(pattern).repeat()
+    dataset = dataset.map(lambda r: data.decode_content_image(parse(r)["image_bytes"],
+                                                              image_size)[0],
+                          num_parallel_calls=data.AUTOTUNE, deterministic=False)
+    return dataset.batch(batch_size).prefetch(data.AUTOTUNE)
+
+
 def pil_decode(pattern, parse, num_images):
     """Images/s of PIL decoding the same JPEG bytes in one Python thread (a naive loader)."""
     from PIL import Image  # pylint: disable=import-outside-toplevel
@@ -122,6 +131,8 @@ def main(argv):
             "raw decode (content records)": raw_decode(content, records.parse_content_record,
                                                        batch),
             "content_dataset": data.content_dataset(content, batch, size),
+            "  its decode + resize alone (no pipeline)": preprocess_only(
+                content, records.parse_content_record, batch, size),
             "raw decode (style records)": raw_decode(style, records.parse_style_record, batch),
             "style_dataset (augment + random size)": data.style_dataset(style, batch, size),
             "style_dataset (same, no image_original)": data.style_dataset(
