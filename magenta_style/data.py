@@ -132,8 +132,9 @@ def decode_crops(image_bytes, windows_fn):
     windows_fn(height, width) -> int32 [N, 4] windows (top, left, height,
     width) inside an image of that size. A JPEG is decoded only over the
     bounding box of the windows (tf.io.decode_and_crop_jpeg; its size comes
-    from the header), giving the same pixels as slicing decode_image's result;
-    other formats are decoded whole, then sliced. Invalid bytes give 1x1 black
+    from the header): the same pixels as slicing decode_image's result except
+    the outermost 1-2 rows/columns of a window, which may differ by a few levels
+    (chroma upsampling at its edge); other formats are decoded whole, then sliced. Invalid bytes give 1x1 black
     crops and valid=False, as decode_image.
     """
     valid = is_complete_image(image_bytes)
