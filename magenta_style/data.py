@@ -189,8 +189,8 @@ def preprocess_content_image(image, image_size):
     """Reference content preprocessing: shorter side -> S + 2, central S x S crop.
 
     image: uint8 or [0, 1] float [H, W, 3] -> float32 [S, S, 3] in [0, 1].
-    The pipelines use the cheaper decode_content_image (same up to
-    interpolation rounding).
+    The pipelines use the cheaper decode_content_image (same up to a
+    sub-pixel shift).
     """
     crop = central_crop(resize_shorter_side(image, image_size + 2), image_size)
     return tf.ensure_shape(_unit_float(crop, image.dtype), [image_size, image_size, 3])
@@ -205,7 +205,8 @@ def _resize_crop(crop, image_size):
 def central_window(height, width, image_size):
     """int32 [4] (top, left, height, width): the source pixels that the reference
     central crop keeps (shorter side -> S + 2, central S x S), to the nearest
-    source pixel; resizing just them to S x S gives the same crop."""
+    source pixel; resizing just them to S x S gives the same crop up to that
+    sub-pixel shift."""
     source = tf.stack([height, width])
     resized = _shorter_side_shape(height, width, image_size + 2)
     per_pixel = tf.cast(source, tf.float32) / tf.cast(resized, tf.float32)  # source px per px
@@ -236,7 +237,8 @@ def random_style_window(height, width, image_size, seed,
 def decode_content_image(image_bytes, image_size):
     """Encoded bytes -> (float32 [S, S, 3] in [0, 1], valid): the reference
     content preprocessing (preprocess_content_image of the decoded image) up to
-    bilinear rounding, decoding and resizing only the central window."""
+    a sub-pixel shift (mean |diff| ~0.01 on photos), decoding and resizing only
+    the central window."""
     (crop,), valid = decode_crops(
         image_bytes, lambda height, width: central_window(height, width, image_size)[None])
     return _resize_crop(crop, image_size), valid
