@@ -189,8 +189,8 @@ def preprocess_content_image(image, image_size):
     """Reference content preprocessing: shorter side -> S + 2, central S x S crop.
 
     image: uint8 or [0, 1] float [H, W, 3] -> float32 [S, S, 3] in [0, 1].
-    The pipelines use the cheaper decode_content_image (same up to a
-    sub-pixel shift).
+    Evaluation pipelines use it; training uses the cheaper
+    decode_content_image (same up to a sub-pixel shift).
     """
     crop = central_crop(resize_shorter_side(image, image_size + 2), image_size)
     return tf.ensure_shape(_unit_float(crop, image.dtype), [image_size, image_size, 3])
@@ -242,6 +242,19 @@ def decode_content_image(image_bytes, image_size):
     (crop,), valid = decode_crops(
         image_bytes, lambda height, width: central_window(height, width, image_size)[None])
     return _resize_crop(crop, image_size), valid
+
+
+def decode_central_crop(image_bytes, image_size, exact):
+    """Encoded bytes -> (float32 [S, S, 3] in [0, 1], valid), the reference central crop.
+
+    exact: decode the whole image and resize it exactly as the reference
+    (evaluation: numbers must compare with other implementations); else the
+    cheaper decode_content_image (training, where a sub-pixel shift is noise).
+    """
+    if not exact:
+        return decode_content_image(image_bytes, image_size)
+    image, valid = decode_image(image_bytes)
+    return preprocess_content_image(image, image_size), valid
 
 
 def preprocess_style_image(image, image_size, center_crop=True):
@@ -531,7 +544,7 @@ def content_dataset(source, batch_size=defaults.BATCH_SIZE, image_size=defaults.
         dataset = dataset.shuffle(shuffle_buffer, seed=seed).repeat()
 
     def prepare(record):
-        image, valid = decode_content_image(record["image_bytes"], image_size)
+        image, valid = decode_central_crop(record["image_bytes"], image_size, exact=not training)
         return {"image": image, "label": record["label"], "valid": valid}
     return _finish(dataset, prepare, skipped, _batch_size(batch_size, input_context),
                    training, deterministic)
@@ -608,7 +621,8 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
             if with_original:
                 record["image_original"] = _resize_crop(crops[1], image_size)
         elif center_crop:
-            record["image"], valid = decode_content_image(image_bytes, image_size)
+            record["image"], valid = decode_central_crop(image_bytes, image_size,
+                                                         exact=not training)
         else:
             image, valid = decode_image(image_bytes)
             record["image"] = preprocess_style_image(image, image_size, center_crop=False)

@@ -288,3 +288,14 @@ def test_style_training_without_original(style_files):
                                  with_original=False, skipped=data.SkippedRecords())
     batch = next(iter(dataset))
     assert "image_original" not in batch and 128 <= batch["image"].shape[1] < 300
+
+
+def test_evaluation_content_is_the_exact_reference_crop(tmp_path):
+    image = fake_data.random_image(45, 61, seed=5)
+    path = tmp_path / "photo.png"
+    from PIL import Image
+    Image.fromarray(image).save(path)
+    (batch,) = data.content_dataset(str(tmp_path), batch_size=1, image_size=SIZE,
+                                    training=False, skipped=data.SkippedRecords())
+    expected = data.preprocess_content_image(tf.constant(image), SIZE)
+    np.testing.assert_array_equal(batch["image"][0].numpy(), expected.numpy())
