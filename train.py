@@ -84,6 +84,9 @@ flags.DEFINE_boolean("save_input_state", True, "Store the input pipeline positio
                      "checkpoints (single worker only; adds the shuffle buffers' size).")
 flags.DEFINE_integer("seed", None, "Seed for initialization and data order "
                      "(default: unseeded, faster nondeterministic input).")
+flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into this many logical devices first "
+                     "(0: as is); lets --strategy=mirrored run replicas on a CPU-only machine.",
+                     lower_bound=0)
 FLAGS = flags.FLAGS
 
 
@@ -95,10 +98,20 @@ def config_from_flags():
     return train_config.validate(train_config.TrainConfig(**values))
 
 
+def split_cpu(count):
+    """Logical CPU devices; must run before TensorFlow initializes its devices."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+
+
 def main(argv):
     if len(argv) > 1:
         raise ValueError(f"unexpected arguments: {' '.join(argv[1:])}")
     config = config_from_flags()
+    if FLAGS.cpu_devices:
+        split_cpu(FLAGS.cpu_devices)
     from magenta_style import training  # pylint: disable=import-outside-toplevel
     training.train(config)
 

@@ -313,6 +313,41 @@ def make_dataset_fn(config, skipped):
     return dataset_fn
 
 
+class InputFeed:
+    """Batches for `train_step`, per replica.
+
+    One worker (default / mirrored): one plain tf.data iterator of global
+    batches, split across the local replicas; that iterator can be stored in
+    checkpoints (`trackable`). Several workers or TPU: tf.distribute's own
+    distributed dataset (per-worker sharding), not checkpointable.
+    """
+
+    def __init__(self, strategy, dataset_fn, global_batch):
+        replicas = strategy.num_replicas_in_sync
+        if global_batch % replicas:
+            raise ValueError(f"--batch_size={global_batch} is not divisible by the {replicas} "
+                             "replicas (it is the global batch, split evenly)")
+        self.strategy, self.replicas = strategy, replicas
+        self.local = num_workers(strategy) == 1 and not isinstance(
+            strategy, tf.distribute.TPUStrategy)
+        if self.local:
+            self.iterator = iter(dataset_fn(tf.distribute.InputContext()))
+        else:
+            self.iterator = iter(strategy.distribute_datasets_from_function(dataset_fn))
+
+    @property
+    def trackable(self):
+        return self.iterator if self.local else None
+
+    def next(self):
+        batch = next(self.iterator)
+        if not self.local or self.replicas == 1:
+            return batch
+        return self.strategy.experimental_distribute_values_from_function(
+            lambda context: {key: tf.split(value, self.replicas)[context.replica_id_in_sync_group]
+                             for key, value in batch.items()})
+
+
 # ----------------------------------------------------------------------------
 # Observability.
 
@@ -468,14 +503,13 @@ def _train(config, strategy, chief, dataset_fn, print_fn):
         optimizer = make_optimizer(config.learning_rate, config.mixed_precision)
         optimizer.build(model.trainable_variables)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-    dataset = strategy.distribute_datasets_from_function(dataset_fn)
-    iterator = iter(dataset)
+    feed = InputFeed(strategy, dataset_fn, config.batch_size)
     objects = {"model": model, "optimizer": optimizer, "step": step,
                "skipped_records": skipped.variable}
     # Iterator state makes a resumed run see the data it would have seen; only
     # one worker's pipeline can be restored from the chief's checkpoint.
-    if config.save_input_state and num_workers(strategy) == 1:
-        objects["data"] = iterator
+    if config.save_input_state and feed.trackable is not None:
+        objects["data"] = feed.trackable
     checkpointer = Checkpointer(tf.train.Checkpoint(**objects), config.train_dir, step, chief,
                                 config.max_checkpoints_to_keep)
     restored = checkpointer.restore_latest(config.train_dir)
@@ -486,6 +520,9 @@ def _train(config, strategy, chief, dataset_fn, print_fn):
         print_fn(f"initialized from {config.init_from}")
     if chief:
         weights.write_train_config(config.train_dir, model)
+    print_fn(f"training {stylizer.model_type_of(model)} (alpha {model.alpha:g}) with "
+             f"{type(strategy).__name__} on {strategy.num_replicas_in_sync} replica(s) in "
+             f"{num_workers(strategy)} worker(s), global batch {config.batch_size}")
     train_step = make_train_step(
         strategy, models, optimizer, step, config.content_weights, config.style_weights,
         config.total_variation_weight, config.clip_gradient_norm,
@@ -501,7 +538,7 @@ def _train(config, strategy, chief, dataset_fn, print_fn):
     learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
     with writer.as_default():
         while current < config.train_steps:
-            batch = next(iterator)
+            batch = feed.next()
             terms, stylized = train_step(batch)
             total = float(terms["total_loss"])  # waits for the step; also the NaN check
             current += 1
