@@ -1,4 +1,4 @@
-"""Trains an arbitrary-style Stylizer from TFRecords: one machine or many, resumable, observable.
+r"""Trains an arbitrary-style Stylizer from TFRecords: one machine or many, resumable, observable.
 
   python train.py --train_dir=runs/full \
       --style_dataset_file=/data/records/pbn_train-*,/data/records/dtd_train-* \

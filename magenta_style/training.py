@@ -421,17 +421,32 @@ class Checkpointer:
     """Chief: CheckpointManager in train_dir. Other workers: same save calls (they may
     hold collective ops) into a temporary directory that is deleted right after."""
 
-    def __init__(self, checkpoint, train_dir, step, chief, max_to_keep):
-        self.checkpoint, self.chief = checkpoint, chief
-        self.manager = tf.train.CheckpointManager(checkpoint, train_dir, max_to_keep=max_to_keep,
+    def __init__(self, objects, train_dir, step, chief, max_to_keep):
+        self.objects, self.chief = objects, chief
+        self.checkpoint = tf.train.Checkpoint(**objects)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, train_dir,
+                                                  max_to_keep=max_to_keep,
                                                   step_counter=step) if chief else None
         self.step = step
 
     def restore_latest(self, train_dir):
-        """Restores the newest checkpoint of train_dir; returns its path or None."""
+        """Restores the newest checkpoint of train_dir; returns its path or None.
+
+        Objects the checkpoint lacks (e.g. the input position of a multi-worker
+        run) start fresh; everything else must match.
+        """
         path = tf.train.latest_checkpoint(train_dir)
-        if path:
-            self.checkpoint.restore(path).assert_existing_objects_matched()
+        if not path:
+            return None
+        saved = {name.split("/")[0] for name, _ in tf.train.list_variables(path)}
+        objects = {key: value for key, value in self.objects.items() if key in saved}
+        try:
+            tf.train.Checkpoint(**objects).restore(path).assert_existing_objects_matched()
+        except (AssertionError, tf.errors.OpError) as error:
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+            hint = (" (did the data flags change? add --nosave_input_state)"
+                    if "data" in objects else "")
+            raise ValueError(f"{path}: cannot resume this run from it{hint}: {reason}") from None
         return path
 
     def save(self):
@@ -510,7 +525,7 @@ def _train(config, strategy, chief, dataset_fn, print_fn):
     # one worker's pipeline can be restored from the chief's checkpoint.
     if config.save_input_state and feed.trackable is not None:
         objects["data"] = feed.trackable
-    checkpointer = Checkpointer(tf.train.Checkpoint(**objects), config.train_dir, step, chief,
+    checkpointer = Checkpointer(objects, config.train_dir, step, chief,
                                 config.max_checkpoints_to_keep)
     restored = checkpointer.restore_latest(config.train_dir)
     if restored:
