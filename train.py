@@ -49,8 +49,8 @@ flags.DEFINE_string("vgg_weights", "imagenet", "Loss network weights: imagenet (
                     "Keras VGG16 weights file, a slim vgg_16 checkpoint, or random (tests only).")
 flags.DEFINE_alias("vgg_checkpoint", "vgg_weights")
 flags.DEFINE_string("predictor_weights", "imagenet", "Style predictor backbone: imagenet "
-                    "(Keras), a Keras weights file, a slim inception_v3 checkpoint (full "
-                    "model), or random (tests only).")
+                    "(Keras), a Keras weights file, a slim inception_v3 (full) or "
+                    "mobilenet_v2_1.0 (mobile) checkpoint, or random (tests only).")
 flags.DEFINE_alias("inception_v3_checkpoint", "predictor_weights")
 flags.DEFINE_enum("model_type", "full", ["full", "mobile"],
                   "full: Inception-v3 predictor, alpha 1; mobile: MobileNetV2, alpha 0.25.")

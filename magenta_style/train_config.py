@@ -135,11 +135,8 @@ def validate(config):
     _check_weights_spec("vgg_weights", config.vgg_weights,
                         "imagenet, random, a Keras VGG16 weights file or a slim vgg_16 checkpoint")
     _check_weights_spec("predictor_weights", config.predictor_weights,
-                        "imagenet, random, a Keras weights file or a slim inception_v3 checkpoint")
-    if config.model_type == "mobile" and is_tf_checkpoint(config.predictor_weights):
-        raise TrainConfigError(f"--predictor_weights={config.predictor_weights}: slim "
-                               "checkpoints are read for the Inception-v3 (full) model only; "
-                               "give the mobile model imagenet, random or a Keras weights file")
+                        "imagenet, random, a Keras weights file or a slim inception_v3 / "
+                        "mobilenet_v2 checkpoint")
     if config.strategy == "multi_worker":
         _require(os.environ.get("TF_CONFIG"),
                  "--strategy=multi_worker needs the TF_CONFIG environment variable "

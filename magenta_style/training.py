@@ -29,7 +29,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from magenta_style import data, defaults, losses, slim_inception, stylizer, vgg, weights
+from magenta_style import data, defaults, losses, slim_backbones, stylizer, vgg, weights
 from magenta_style.train_config import RANDOM, is_tf_checkpoint
 
 MEAN, SUM = tf.distribute.ReduceOp.MEAN, tf.distribute.ReduceOp.SUM
@@ -97,12 +97,11 @@ def build_predictor_stylizer(model_type, alpha, predictor_weights):
     """build_stylizer with any --predictor_weights: imagenet | Keras file | slim checkpoint | random."""
     if predictor_weights == RANDOM:
         _warn_random("--predictor_weights")
-    slim = model_type == "full" and predictor_weights != RANDOM and is_tf_checkpoint(predictor_weights)
+    slim = predictor_weights != RANDOM and is_tf_checkpoint(predictor_weights)
     model = stylizer.build_stylizer(model_type, alpha=alpha,
                                     predictor_weights=None if slim else predictor_weights)
     if slim:
-        backbone = model.style_predictor.get_layer("InceptionV3")
-        slim_inception.load_slim_inception_checkpoint(backbone, predictor_weights)
+        slim_backbones.load_slim_backbone_checkpoint(model, predictor_weights)
     return model
 
 

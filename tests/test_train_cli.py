@@ -25,7 +25,9 @@ TIMEOUT = 240  # seconds per subprocess (a tiny run takes ~30 s on 2 busy cores)
 @pytest.fixture(scope="module")
 def records(tmp_path_factory):
     root = tmp_path_factory.mktemp("records")
-    style = fake_data.write_style_tfrecord(str(root / "style.tfrecord"), num_images=6, size=48)
+    # Record 2 is truncated: dropped by the pipeline and counted as a skipped record.
+    style = fake_data.write_style_tfrecord(str(root / "style.tfrecord"), num_images=6, size=48,
+                                           corrupt=(2,))
     fake_data.write_imagenet_shards(str(root / "imagenet"), num_shards=2, images_per_shard=3,
                                     size=48)
     return {"style": style, "imagenet": str(root / "imagenet")}
@@ -124,6 +126,8 @@ def test_sigkill_then_resume_ends_at_train_steps_mirrored(records, tmp_path):
     losses = [float(tf.make_ndarray(event.tensor_proto)) for event in events.Tensors("total_loss")]
     assert losses and all(np.isfinite(losses))
     assert max(event.step for event in events.Tensors("total_loss")) == 8
+    skipped = [float(tf.make_ndarray(event.tensor_proto)) for event in events.Tensors("skipped_records")]
+    assert skipped[-1] >= 1  # 16 style draws from 6 records: the corrupt one came by
 
 
 def free_port():

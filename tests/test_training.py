@@ -80,12 +80,6 @@ def test_tpu_strategy_without_tpu_is_one_line():
     assert "\n" not in str(error.value)
 
 
-def test_slim_checkpoint_for_mobile_predictor_is_refused(tmp_path):
-    tf.train.Checkpoint(v=tf.Variable(1.0)).write(str(tmp_path / "inception"))
-    with pytest.raises(TrainConfigError, match="Inception-v3 \\(full\\) model only"):
-        tiny_config(tmp_path / "run", predictor_weights=str(tmp_path / "inception"))
-
-
 def test_weights_json_parsed_to_floats():
     config = validate(TrainConfig(train_dir="/tmp/x", style_dataset_file=("s",),
                                   imagenet_data_dir="c", content_weights='{"vgg_16/conv2": 2}'))
@@ -180,30 +174,32 @@ def test_distillation_losses_with_trainable_head_add_stylization_terms():
                                + float(terms["stylization/total_loss"]), rtol=1e-5)
 
 
-def test_slim_inception_checkpoint_round_trip(tmp_path):
-    from magenta_style import predictor, slim_inception
-    backbone = predictor.build_inception_v3_mixed_6e()
-    rng = np.random.default_rng(0)
-    variables = {}
-    for scope in predictor.inception_conv_scopes():
-        conv = backbone.get_layer(predictor.keras_name(scope))
-        variables[f"InceptionV3/{scope}/weights"] = rng.normal(size=conv.kernel.shape).astype(np.float32)
-        for name in slim_inception.BATCH_NORM_VARIABLES:
-            variables[f"InceptionV3/{scope}/BatchNorm/{name}"] = rng.uniform(
-                0.5, 1.5, size=conv.kernel.shape[-1:]).astype(np.float32)
+@pytest.mark.parametrize("model_type, probe", [
+    pytest.param("full", "InceptionV3/Mixed_6e/Branch_2/Conv2d_0e_1x7", marks=pytest.mark.slow),
+    ("mobile", "MobilenetV2/expanded_conv_16/depthwise"),
+])
+def test_slim_backbone_checkpoint_round_trip(tmp_path, model_type, probe):
+    """A slim ImageNet checkpoint (written from the table) lands in the predictor backbone."""
+    from magenta_style import slim_backbones
     from tests import tf1_checkpoint
-    prefix = tf1_checkpoint.write_tf1_checkpoint(str(tmp_path / "inception_v3.ckpt"), variables)
-    slim_inception.load_slim_inception_checkpoint(backbone, prefix)
-    scope = "Mixed_6e/Branch_2/Conv2d_0e_1x7"
-    np.testing.assert_allclose(backbone.get_layer(predictor.keras_name(scope)).kernel.numpy(),
-                               variables[f"InceptionV3/{scope}/weights"], rtol=1e-6)
-    np.testing.assert_allclose(
-        backbone.get_layer(predictor.keras_name(scope) + "_BatchNorm").moving_variance.numpy(),
-        variables[f"InceptionV3/{scope}/BatchNorm/moving_variance"], rtol=1e-6)
-    del variables["InceptionV3/Conv2d_1a_3x3/BatchNorm/beta"]
-    prefix = tf1_checkpoint.write_tf1_checkpoint(str(tmp_path / "broken.ckpt"), variables)
-    with pytest.raises(ValueError, match="lacks InceptionV3/Conv2d_1a_3x3/BatchNorm/beta"):
-        slim_inception.load_slim_inception_checkpoint(backbone, prefix)
+    model = build_stylizer(model_type, build_size=SIZE)
+    backbone = model.style_predictor.layers[1]  # after the input layer
+    rng = np.random.default_rng(0)
+    arrays, variables = {}, {}
+    for _, layer_name, _, sources in slim_backbones.slim_backbone_table(model_type, model.alpha):
+        for name, variable in zip(sources, backbone.get_layer(layer_name).weights):
+            arrays[name] = rng.uniform(0.5, 1.5, size=variable.shape).astype(np.float32)
+            variables[name] = variable
+    prefix = tf1_checkpoint.write_tf1_checkpoint(tmp_path / "slim.ckpt", arrays)
+    assert train_config.is_tf_checkpoint(prefix)  # how --predictor_weights routes it here
+    slim_backbones.load_slim_backbone_checkpoint(model, prefix)
+    for name in (next(n for n in arrays if n.startswith(probe)), sorted(arrays)[0]):
+        np.testing.assert_array_equal(variables[name].numpy(), arrays[name])
+    missing = sorted(arrays)[-1]
+    del arrays[missing]
+    broken = tf1_checkpoint.write_tf1_checkpoint(tmp_path / "broken.ckpt", arrays)
+    with pytest.raises(weights.ModelSpecError, match=f"lacks {missing}"):
+        slim_backbones.load_slim_backbone_checkpoint(model, broken)
 
 
 def test_train_config_fields_are_train_flags():
@@ -213,3 +209,22 @@ def test_train_config_fields_are_train_flags():
     fields = {f.name for f in train_config.dataclasses.fields(TrainConfig)}
     assert fields <= set(flags.FLAGS)
     assert os.path.basename(train.__file__) == "train.py"
+
+
+def test_dataset_fn_wires_train_flags_to_data_pipelines(tmp_path):
+    """train.py's input: data.py content + augmented style batches, images only, counted skips."""
+    from magenta_style import data
+    from tests import fake_data
+    style = fake_data.write_style_tfrecord(str(tmp_path / "style.tfrecord"), 4, 48, corrupt=(1,))
+    fake_data.write_imagenet_shards(str(tmp_path / "imagenet"), 1, 2, 48)
+    config = validate(TrainConfig(train_dir=str(tmp_path / "run"), style_dataset_file=(style,),
+                                  imagenet_data_dir=str(tmp_path / "imagenet"), batch_size=2,
+                                  image_size=SIZE, num_train_styles=3, seed=0))
+    skipped = data.SkippedRecords()
+    dataset = training.make_dataset_fn(config, skipped)(tf.distribute.InputContext())
+    batch = next(iter(dataset))
+    assert sorted(batch) == ["content", "style", "style_original"]
+    assert batch["content"].shape == (2, SIZE, SIZE, 3)
+    assert batch["style_original"].shape == (2, SIZE, SIZE, 3)
+    assert batch["style"].shape[0] == 2 and 128 <= min(batch["style"].shape[1:3]) < 300
+    assert skipped.result() >= 1  # the 3 styles include the corrupt one (counted per epoch)
