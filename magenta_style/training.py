@@ -20,8 +20,8 @@ of the mean loss over the global batch, whatever R is.
 import collections
 import math
 import os
+import json
 import shutil
-import sys
 import tempfile
 import time
 
@@ -76,7 +76,12 @@ def is_chief(strategy):
 
 
 def num_workers(strategy):
-    return strategy.extended._num_workers if hasattr(strategy.extended, "_num_workers") else 1  # pylint: disable=protected-access
+    """Machines taking part: chief + workers of the cluster (1 without a cluster)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None:
+        return 1
+    spec = resolver.cluster_spec().as_dict()
+    return max(1, len(spec.get("chief", [])) + len(spec.get("worker", [])))
 
 
 # ----------------------------------------------------------------------------
@@ -90,7 +95,6 @@ def _warn_random(what):
     message = (f"{what}=random: training with UNTRAINED weights; the model will not learn useful "
                "styles. Use this only for tests.")
     logging.warning("\n%s\n%s\n%s", banner, message, banner)
-    print(f"WARNING: {message}", file=sys.stderr)
 
 
 def build_predictor_stylizer(model_type, alpha, predictor_weights):
@@ -468,7 +472,6 @@ def check_train_dir(train_dir, model):
     path = os.path.join(train_dir, weights.TRAIN_CONFIG_FILE)
     if not tf.io.gfile.exists(path):
         return
-    import json  # pylint: disable=import-outside-toplevel
     with tf.io.gfile.GFile(path) as f:
         existing = json.load(f)
     wanted = (stylizer.model_type_of(model), model.alpha)
