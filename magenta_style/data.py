@@ -102,19 +102,26 @@ def is_complete_image(image_bytes, max_pixels=defaults.PIPELINE_MAX_DECODE_PIXEL
 
 
 def decode_image(image_bytes):
-    """Encoded bytes -> (float32 [H, W, 3] in [0, 1], valid bool scalar).
+    """Encoded bytes -> (uint8 [H, W, 3], valid bool scalar).
 
     Gray becomes RGB, alpha is dropped, CMYK JPEGs are converted. An invalid
-    record yields a 1x1 black image and valid=False (filter on it).
+    record yields a 1x1 black image and valid=False (filter on it). Stays
+    uint8: resizing casts anyway, and only the crop needs scaling to [0, 1].
     """
     valid = is_complete_image(image_bytes)
 
     def decode():
-        image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
-        return tf.image.convert_image_dtype(image, tf.float32)
-    image = tf.cond(valid, decode, lambda: tf.zeros([1, 1, 3], tf.float32))
+        return tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
+    image = tf.cond(valid, decode, lambda: tf.zeros([1, 1, 3], tf.uint8))
     image.set_shape([None, None, 3])
     return image, valid
+
+
+def _unit_float(image, source_dtype):
+    """Float pixels in the units of `source_dtype` -> float32 in [0, 1]."""
+    if source_dtype.is_integer:
+        return tf.cast(image, tf.float32) / float(source_dtype.max)
+    return tf.cast(image, tf.float32)
 
 
 def resize_shorter_side(image, size):
@@ -134,17 +141,22 @@ def central_crop(image, size):
 
 
 def preprocess_content_image(image, image_size):
-    """Reference content preprocessing: shorter side -> size + 2, central crop [S, S, 3]."""
-    image = central_crop(resize_shorter_side(image, image_size + 2), image_size)
-    return tf.ensure_shape(image, [image_size, image_size, 3])
+    """Reference content preprocessing: shorter side -> S + 2, central S x S crop.
+
+    image: uint8 or [0, 1] float [H, W, 3] -> float32 [S, S, 3] in [0, 1].
+    (Resizing the whole uint8 image with ResizeBilinear measured cheaper than
+    sampling only the crop with crop_and_resize or ScaleAndTranslate.)
+    """
+    crop = central_crop(resize_shorter_side(image, image_size + 2), image_size)
+    return tf.ensure_shape(_unit_float(crop, image.dtype), [image_size, image_size, 3])
 
 
 def preprocess_style_image(image, image_size, center_crop=True):
-    """Un-augmented style image -> [S, S, 3]: central crop, or a plain resize."""
+    """Un-augmented style image -> float32 [S, S, 3]: central crop, or a plain resize."""
     if center_crop:
         return preprocess_content_image(image, image_size)
-    return tf.ensure_shape(tf.image.resize(image, [image_size, image_size]),
-                           [image_size, image_size, 3])
+    resized = tf.image.resize(image, [image_size, image_size])
+    return tf.ensure_shape(_unit_float(resized, image.dtype), [image_size, image_size, 3])
 
 
 def augment_style_image(image, image_size, seed,
@@ -152,24 +164,31 @@ def augment_style_image(image, image_size, seed,
                         saturation_range=defaults.STYLE_SATURATION_RANGE,
                         hue_max_delta=defaults.STYLE_HUE_MAX_DELTA,
                         random_size_extra=defaults.STYLE_RANDOM_SIZE_EXTRA):
-    """Reference style augmentation -> [S, S, 3] in [0, 1].
+    """Reference style augmentation: uint8 or [0, 1] float image -> float32 [S, S, 3] in [0, 1].
 
-    Random brightness, saturation and hue, left-right and up-down flips, then
-    the shorter side is resized to a random int in [S + 2, S + extra) and a
-    random S x S crop taken. seed: int [2] (stateless: same seed, same output).
-    Colours are clipped to [0, 1] after the colour jitter.
+    As the reference, a random S x S crop of the image resized so its shorter
+    side is a random int in [S + 2, S + extra); then random brightness,
+    saturation and hue, left-right and up-down flips, clipped to [0, 1].
+    Cheaper, same distribution (up to a pixel of rounding): the matching
+    window (S * shorter / target source pixels) is cropped first and only it is
+    resized, and the pixelwise colour jitter, which the reference applies
+    before resizing, runs on the S x S crop. seed: int [2] (stateless).
     """
     seeds = tf.random.experimental.stateless_split(seed, num=7)
-    image = tf.image.stateless_random_brightness(image, brightness_max_delta, seeds[0])
-    image = tf.image.stateless_random_saturation(image, *saturation_range, seeds[1])
-    image = tf.image.stateless_random_hue(image, hue_max_delta, seeds[2])
-    image = tf.clip_by_value(image, 0.0, 1.0)
-    image = tf.image.stateless_random_flip_left_right(image, seeds[3])
-    image = tf.image.stateless_random_flip_up_down(image, seeds[4])
-    larger = tf.random.stateless_uniform([], seeds[5], minval=image_size + 2,
+    target = tf.random.stateless_uniform([], seeds[0], minval=image_size + 2,
                                          maxval=image_size + random_size_extra, dtype=tf.int32)
-    image = resize_shorter_side(image, larger)
-    image = tf.image.stateless_random_crop(image, [image_size, image_size, 3], seeds[6])
+    shorter = tf.reduce_min(tf.shape(image)[:2])
+    window = tf.cast(tf.math.rint(image_size * tf.cast(shorter, tf.float32)
+                                  / tf.cast(target, tf.float32)), tf.int32)
+    window = tf.clip_by_value(window, 1, shorter)
+    crop = tf.image.stateless_random_crop(image, [window, window, 3], seeds[1])
+    image = _unit_float(tf.image.resize(crop, [image_size, image_size]), image.dtype)
+    image = tf.image.stateless_random_brightness(image, brightness_max_delta, seeds[2])
+    image = tf.image.stateless_random_saturation(image, *saturation_range, seeds[3])
+    image = tf.image.stateless_random_hue(image, hue_max_delta, seeds[4])
+    image = tf.clip_by_value(image, 0.0, 1.0)
+    image = tf.image.stateless_random_flip_left_right(image, seeds[5])
+    image = tf.image.stateless_random_flip_up_down(image, seeds[6])
     return tf.ensure_shape(image, [image_size, image_size, 3])
 
 
@@ -288,13 +307,12 @@ def _stream(source, kind, training, seed, input_context, deterministic, tfds_dat
         default_split = "train" if training else ("validation" if kind == "content" else "test")
         return _tfds_stream(source, default_split, training, seed, input_context,
                             metadata_keys, tfds_data_dir)
-    if isinstance(source, str) and tf.io.gfile.isdir(source):
-        patterns = ((("train" if training else "validation") + "-*-of-*",)
-                    if kind == "content" else ("*.tfrecord*", "*-of-*"))
-        if not _list_files(source, patterns):
-            return _folder_stream(source, training, seed, input_context, metadata_keys)
-    else:
-        patterns = ()
+    # What a directory holds: slim shard names, or any TFRecord names for styles.
+    patterns = ((("train" if training else "validation") + "-*-of-*",)
+                if kind == "content" else ("*.tfrecord*", "*-of-*"))
+    is_dir = isinstance(source, (str, os.PathLike)) and tf.io.gfile.isdir(os.fspath(source))
+    if is_dir and not _list_files(source, patterns):
+        return _folder_stream(os.fspath(source), training, seed, input_context, metadata_keys)
     files = _list_files(source, patterns)
     if not files:
         raise ValueError(f"{source}: no {kind} TFRecord files or images found")
@@ -394,7 +412,8 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
         reference flags (random per-batch shorter side in [128, 300); central
         crop instead of a plain resize when not augmenting).
       seed: makes shuffling, augmentation and sizes reproducible.
-      num_styles: train on the first N style records only (file order).
+      num_styles: train on the first N style records only (sources
+        concatenated in order, files sorted; weights are then not used).
     Returns:
       dataset of dicts: image float32 [B, S, S, 3] (or [B, R, R, 3]) in [0, 1],
       image_original [B, S, S, 3] when augmenting, label int64 [B], metadata
@@ -427,6 +446,7 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
             streams, weights=weights, seed=seed)
 
     def prepare(record, element_seed):
+        record = dict(record)
         image, valid = decode_image(record.pop("image_bytes"))
         if augment_style_images:
             record["image"] = augment_style_image(image, image_size, element_seed)
@@ -443,6 +463,6 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
         return _with_seeds(batches, None if seed is None else seed + 1).map(
             resize, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
 
-    return _finish(_with_seeds(dataset, seed), lambda r, s: prepare(dict(r), s), skipped,
+    return _finish(_with_seeds(dataset, seed), prepare, skipped,
                    _batch_size(batch_size, input_context), training, deterministic,
                    resize_batches if random_style_image_size else None)
