@@ -85,7 +85,9 @@ def test_invalid_flags_print_one_line_and_exit_1(records, tmp_path, overrides, m
 def test_sigkill_then_resume_ends_at_train_steps_mirrored(records, tmp_path):
     """Killed after its first checkpoint, restarted with the same flags: ends at exactly 8."""
     train_dir = str(tmp_path / "run")
-    flags = tiny_flags(records, train_dir, train_steps=8, strategy="mirrored", cpu_devices=2)
+    # Clipping on: the global-norm path all-reduces gradients before Adam.
+    flags = tiny_flags(records, train_dir, train_steps=8, strategy="mirrored", cpu_devices=2,
+                       clip_gradient_norm=1.0)
     process = subprocess.Popen([sys.executable, os.path.join(ROOT, "train.py"), *flags], cwd=ROOT,
                                env=environment(), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
