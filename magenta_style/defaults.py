@@ -46,6 +46,13 @@ BATCH_SIZE = 8
 IMAGE_SIZE = 256
 STYLE_IMAGE_SIZE = 256
 CLIP_GRADIENT_NORM = 0.0  # off, as in Magenta
+TRAIN_STEPS = 8_000_000  # Magenta's default; its released model stopped near 3M
+SAVE_INTERVAL_STEPS = 1000
+SUMMARY_INTERVAL_STEPS = 100
+LOG_INTERVAL_STEPS = 10  # console progress line
+MAX_CHECKPOINTS_TO_KEEP = 5
+NUM_SUMMARY_IMAGES = 3  # images per TensorBoard image summary
+DISTILL_BOTTLENECK_WEIGHT = 1.0  # weight of the L2 bottleneck regression (SPEC 1.3)
 
 # Data (SPEC 4).
 STYLE_BRIGHTNESS_MAX_DELTA = 0.8

@@ -1,0 +1,120 @@
+r"""Trains an arbitrary-style Stylizer from TFRecords: one machine or many, resumable, observable.
+
+  python train.py --train_dir=runs/full \
+      --style_dataset_file=/data/records/pbn_train-*,/data/records/dtd_train-* \
+      --imagenet_data_dir=/data/imagenet
+
+Restarting with the same flags resumes from the newest checkpoint in
+--train_dir and stops at exactly --train_steps. TensorBoard: `tensorboard
+--logdir <train_dir>`. See docs/train.md.
+"""
+import dataclasses
+import json
+import os
+import sys
+
+from absl import flags
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from magenta_style import cli_utils, defaults, train_config  # noqa: E402  pylint: disable=wrong-import-position
+
+flags.DEFINE_string("train_dir", None, "Directory for checkpoints, summaries and "
+                    "stylizer_config.json; an existing run there is resumed.")
+flags.DEFINE_list("style_dataset_file", [], "Style sources, comma-separated: Magenta-format "
+                  "TFRecord files, globs or directories, tfds:NAME[@SPLIT], or image folders.")
+flags.DEFINE_string("imagenet_data_dir", None, "Content source: slim ImageNet TFRecords "
+                    "directory (train-*-of-*) or glob, tfds:imagenet2012, or an image folder.")
+flags.DEFINE_integer("batch_size", defaults.BATCH_SIZE,
+                     "Global batch size, split evenly across replicas and workers.")
+flags.DEFINE_integer("image_size", defaults.IMAGE_SIZE, "Content and style crop size.")
+flags.DEFINE_float("learning_rate", defaults.LEARNING_RATE,
+                   "Adam learning rate (the paper's seed document; Magenta's released "
+                   f"script used {defaults.MAGENTA_LEARNING_RATE:g}).")
+flags.DEFINE_string("content_weights", json.dumps(defaults.TRAIN_CONTENT_WEIGHTS),
+                    "JSON dict: VGG-16 endpoint -> content loss weight.")
+flags.DEFINE_string("style_weights", json.dumps(defaults.TRAIN_STYLE_WEIGHTS),
+                    "JSON dict: VGG-16 endpoint -> style loss weight.")
+flags.DEFINE_float("total_variation_weight", defaults.TRAIN_TOTAL_VARIATION_WEIGHT,
+                   "Total variation loss weight.")
+flags.DEFINE_integer("train_steps", defaults.TRAIN_STEPS, "Total training steps (global step).")
+flags.DEFINE_float("clip_gradient_norm", defaults.CLIP_GRADIENT_NORM,
+                   "Clip the global gradient norm to this (0 = off, as in Magenta).")
+flags.DEFINE_boolean("augment_style_images", True, "Colour jitter, flips and random crops "
+                     "of style images, as in Magenta.")
+flags.DEFINE_boolean("random_style_image_size", True, "Resize each style batch to a random "
+                     "shorter side in [128, 300), as in Magenta.")
+flags.DEFINE_boolean("center_crop", False, "Without augmentation: central crop of style "
+                     "images instead of a plain resize.")
+flags.DEFINE_string("vgg_weights", "imagenet", "Loss network weights: imagenet (Keras), a "
+                    "Keras VGG16 weights file, a slim vgg_16 checkpoint, or random (tests only).")
+flags.DEFINE_alias("vgg_checkpoint", "vgg_weights")
+flags.DEFINE_string("predictor_weights", "imagenet", "Style predictor backbone: imagenet "
+                    "(Keras), a Keras weights file, a slim inception_v3 (full) or "
+                    "mobilenet_v2_1.0 (mobile) checkpoint, or random (tests only).")
+flags.DEFINE_alias("inception_v3_checkpoint", "predictor_weights")
+flags.DEFINE_enum("model_type", "full", ["full", "mobile"],
+                  "full: Inception-v3 predictor, alpha 1; mobile: MobileNetV2, alpha 0.25.")
+flags.DEFINE_float("alpha", None, "Transfer network width multiplier (default: the "
+                   "model type's, 1.0 full / 0.25 mobile).")
+flags.DEFINE_string("init_from", None, "Start from these weights (any model spec the weight "
+                    "import reads: .keras, train_dir, ...; same model type and alpha). "
+                    "Ignored when --train_dir already has a checkpoint.")
+flags.DEFINE_string("distill_from", None, "Teacher model spec: train a mobile student whose "
+                    "MobileNetV2 predictor regresses the teacher's bottleneck.")
+flags.DEFINE_float("distill_bottleneck_weight", defaults.DISTILL_BOTTLENECK_WEIGHT,
+                   "Weight of the bottleneck regression loss with --distill_from.")
+flags.DEFINE_integer("save_interval_steps", defaults.SAVE_INTERVAL_STEPS,
+                     "Save a checkpoint every this many steps (and at the end).")
+flags.DEFINE_integer("summary_interval_steps", defaults.SUMMARY_INTERVAL_STEPS,
+                     "Write TensorBoard scalars and images every this many steps.")
+flags.DEFINE_integer("log_interval_steps", defaults.LOG_INTERVAL_STEPS,
+                     "Print a progress line every this many steps.")
+flags.DEFINE_integer("max_checkpoints_to_keep", defaults.MAX_CHECKPOINTS_TO_KEEP,
+                     "Newest checkpoints kept in --train_dir.")
+flags.DEFINE_integer("num_train_styles", None, "Train on the first N style images only "
+                     "(the paper's number-of-styles study).")
+flags.DEFINE_enum("strategy", "default", list(train_config.STRATEGIES),
+                  "default: one device; mirrored: all local GPUs; multi_worker: from "
+                  "TF_CONFIG; tpu: TPUStrategy (--tpu).")
+flags.DEFINE_string("tpu", "", "TPU name or address for --strategy=tpu (empty: local).")
+flags.DEFINE_boolean("mixed_precision", False, "float16 compute (bfloat16 on TPU) with "
+                     "dynamic loss scaling; weights and losses stay float32.")
+flags.DEFINE_boolean("jit_compile", False, "XLA-compile the forward and backward pass.")
+flags.DEFINE_boolean("save_input_state", True, "Store the input pipeline position in "
+                     "checkpoints (single worker only; adds the shuffle buffers' size).")
+flags.DEFINE_integer("seed", None, "Seed for initialization and data order "
+                     "(default: unseeded, faster nondeterministic input).")
+flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into this many logical devices first "
+                     "(0: as is); lets --strategy=mirrored run replicas on a CPU-only machine.",
+                     lower_bound=0)
+FLAGS = flags.FLAGS
+
+
+def config_from_flags():
+    """TrainConfig from the parsed flags, validated (TrainConfigError on bad values)."""
+    fields = {field.name for field in dataclasses.fields(train_config.TrainConfig)}
+    values = {name: FLAGS[name].value for name in fields}
+    values["style_dataset_file"] = tuple(FLAGS.style_dataset_file)
+    return train_config.validate(train_config.TrainConfig(**values))
+
+
+def split_cpu(count):
+    """Logical CPU devices; must run before TensorFlow initializes its devices."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise ValueError(f"unexpected arguments: {' '.join(argv[1:])}")
+    config = config_from_flags()
+    if FLAGS.cpu_devices:
+        split_cpu(FLAGS.cpu_devices)
+    from magenta_style import training  # pylint: disable=import-outside-toplevel
+    training.train(config)
+
+
+if __name__ == "__main__":
+    cli_utils.run(main)
