@@ -28,10 +28,12 @@ import tempfile
 import time
 import warnings
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from magenta_style import data, defaults, image_io
+from magenta_style.layers import PadToMultiple
 
 SAVED_MODEL_DIR = "saved_model"
 TFLITE_VARIANTS = {"tflite_float": "float", "tflite_fp16": "fp16", "tflite_dynamic": "dynamic",
@@ -139,6 +141,40 @@ def save_saved_model(model, path):
 # ----------------------------------------------------------------------------
 # TFLite conversion.
 
+class _StaticShape(keras.layers.Layer):
+    """Runs a weightless layer and restores the static shape its ops lose.
+
+    With unknown H, W, tf.pad with computed paddings (PadToMultiple) and
+    tf.repeat (UpSampling2D) return [?, ?, ?, ?]; TFLite's CONV_2D needs the
+    channel count, so the resizable transfer model would not convert to
+    builtin ops.
+    """
+
+    def __init__(self, layer, **kwargs):
+        super().__init__(name=layer.name + "_static_shape", **kwargs)
+        self.layer = layer
+
+    def call(self, inputs):
+        outputs = self.layer(inputs)
+        # A reshape to [dynamic..., C] carries C into the converter's shape
+        # inference (set_shape does not survive; tf.ensure_shape is a Flex op).
+        shape = tf.unstack(tf.shape(outputs))
+        channels = self.layer.compute_output_shape(tuple(inputs.shape))[-1]
+        return tf.reshape(outputs, tf.stack(shape[:-1] + [tf.constant(channels)]))
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+
+def static_shape_transfer_network(model):
+    """The transfer network of `model` (same layers and weights) with static channel counts."""
+    def clone(layer):
+        if isinstance(layer, (PadToMultiple, keras.layers.UpSampling2D)):
+            return _StaticShape(layer)
+        return layer  # shared: same weights
+    return keras.models.clone_model(model.transfer_network, clone_function=clone)
+
+
 def write_tflite_source(model, directory, style_image_size, content_image_size):
     """SavedModel with fixed-shape endpoints `predict` and `transfer` for the converter.
 
@@ -146,10 +182,9 @@ def write_tflite_source(model, directory, style_image_size, content_image_size):
     them into constants (a plain tf.Module leaves VAR_HANDLE ops behind).
     content_image_size 0 leaves H, W of the content input unknown.
     """
-    import keras
-
     dim = model.bottleneck_dim
     content_size = content_image_size or None
+    transfer_network = static_shape_transfer_network(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
 
@@ -157,8 +192,8 @@ def write_tflite_source(model, directory, style_image_size, content_image_size):
         return {"style_bottleneck": tf.reshape(model.style_bottleneck(style_image), [1, 1, 1, dim])}
 
     def transfer(content_image, style_bottleneck):
-        stylized = model.stylize(content_image, tf.reshape(style_bottleneck, [1, dim]))
-        return {"stylized_image": stylized}
+        params = model.style_params(tf.reshape(style_bottleneck, [1, dim]))
+        return {"stylized_image": transfer_network([content_image, params])}
 
     archive.add_endpoint("predict", predict,
                          input_signature=[_image_spec("style_image", 1, style_image_size)])
