@@ -15,7 +15,7 @@ import tempfile
 import time
 
 import numpy as np
-from absl import flags
+from absl import flags, logging
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from magenta_style import cli_utils, defaults, exporting, stylizer, weights  # noqa: E402  pylint: disable=wrong-import-position
@@ -82,6 +82,8 @@ def _tflite_transfer(path, num_threads):
 def main(argv):
     if len(argv) > 1:
         raise ValueError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)  # TF's INFO lines on SavedModel internals
     import tensorflow as tf
 
     size = FLAGS.content_image_size

@@ -390,11 +390,12 @@ def _synthetic_image(rng, size):
     return np.clip(image, 0, 1).astype(np.float32)
 
 
-def builtin_images(count, size, seed=0):
-    """`count` calibration images [count, size, size, 3] in [0, 1]: random crops of
+def builtin_images(count, size, seed=0, first=0):
+    """`count` images [count, size, size, 3] in [0, 1]: random crops of
 
-    scikit-image's sample photos (random scale, flips), or synthetic gradients
-    and noise when scikit-image is not installed. Deterministic for a seed.
+    scikit-image's sample photos (random scale, flips; photo `first` first),
+    or synthetic gradients and noise when scikit-image is not installed.
+    Deterministic for a seed.
     """
     rng = np.random.default_rng(seed)
     pool = _photo_pool()
@@ -403,7 +404,7 @@ def builtin_images(count, size, seed=0):
         if not pool:
             images.append(_synthetic_image(rng, size))
             continue
-        photo = pool[index % len(pool)]
+        photo = pool[(first + index) % len(pool)]
         height, width = photo.shape[:2]
         side = int(rng.integers(min(height, width) // 3, min(height, width) + 1))
         top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
@@ -451,9 +452,9 @@ def calibration_images(style_sources, content_sources, count, style_image_size,
     def images(sources, kind, size, offset):
         if sources:
             return load_representative_images(sources, kind, count, size)
-        return builtin_images(count, size, seed + offset)
-    return (images(style_sources, "style", style_image_size, 1),
-            images(content_sources, "content", content_image_size, 2))
+        return builtin_images(count, size, seed + offset, first=offset)
+    return (images(style_sources, "style", style_image_size, 4),
+            images(content_sources, "content", content_image_size, 0))
 
 
 def verification_inputs(style_image_size, content_image_size):
@@ -463,7 +464,7 @@ def verification_inputs(style_image_size, content_image_size):
     its own calibration data.
     """
     return (builtin_images(1, content_image_size, seed=1000),
-            builtin_images(1, style_image_size, seed=1001))
+            builtin_images(1, style_image_size, seed=1001, first=4))
 
 
 # ----------------------------------------------------------------------------
@@ -593,11 +594,18 @@ def _write_verification(directory, checks, content, style, reference, num_thread
     # Row 1: content, style, Keras; row 2: each format's output.
     grid = image_io.image_grid([[content[0], style[0], reference[0]],
                                 [check.output[0] for check in checks]])
-    image_io.save_image(grid, os.path.join(directory, VERIFICATION_IMAGE))
+    path = image_io.save_image(grid, os.path.join(directory, VERIFICATION_IMAGE))
+    os.chmod(path, 0o666 & ~_umask())  # save_image's temporary file is private (0600)
 
 
 # ----------------------------------------------------------------------------
 # Whole export.
+
+def _umask():
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
 
 @contextlib.contextmanager
 def _staging_dir(output_dir, overwrite):
@@ -608,9 +616,7 @@ def _staging_dir(output_dir, overwrite):
     parent = os.path.dirname(output_dir)
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".tmp-export-", dir=parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)  # mkdtemp's 0700 would otherwise stick to the output
+    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp's 0700 would otherwise stick to the output
     try:
         yield staging
         if os.path.exists(output_dir):
