@@ -33,7 +33,6 @@ import numpy as np
 import tensorflow as tf
 
 from magenta_style import data, defaults, image_io
-from magenta_style.layers import PadToMultiple, ReflectionPadding2D
 
 SAVED_MODEL_DIR = "saved_model"
 TFLITE_VARIANTS = {"tflite_float": "float", "tflite_fp16": "fp16", "tflite_dynamic": "dynamic",
@@ -141,72 +140,6 @@ def save_saved_model(model, path):
 # ----------------------------------------------------------------------------
 # TFLite conversion.
 
-class _StaticShape(keras.layers.Layer):
-    """Runs a weightless layer and restores the static shape its ops lose.
-
-    With unknown H, W, tf.pad with computed paddings (PadToMultiple) and
-    tf.repeat (UpSampling2D) return [?, ?, ?, ?]; TFLite's CONV_2D needs the
-    channel count, so the resizable transfer model would not convert to
-    builtin ops.
-    """
-
-    def __init__(self, layer, **kwargs):
-        super().__init__(name=layer.name + "_static_shape", **kwargs)
-        self.layer = layer
-
-    def call(self, inputs):
-        outputs = self.layer(inputs)
-        # A reshape to [dynamic..., C] carries C into the converter's shape
-        # inference (set_shape does not survive; tf.ensure_shape is a Flex op).
-        shape = tf.unstack(tf.shape(outputs))
-        channels = self.layer.compute_output_shape(tuple(inputs.shape))[-1]
-        return tf.reshape(outputs, tf.stack(shape[:-1] + [tf.constant(channels)]))
-
-    def compute_output_shape(self, input_shape):
-        return self.layer.compute_output_shape(input_shape)
-
-
-class _ConcatReflectionPadding2D(keras.layers.Layer):
-    """ReflectionPadding2D built from slices, reversals and concatenations.
-
-    The same values as tf.pad(mode='REFLECT'), but TFLite's MIRROR_PAD kernel
-    is ~30x slower than these copies and took about half the float transfer
-    model's time at 384 px.
-    """
-
-    def __init__(self, layer, **kwargs):
-        super().__init__(name=layer.name + "_concat", **kwargs)
-        self.layer = layer
-        self.padding = layer.padding
-
-    def call(self, inputs):
-        p = self.padding
-        if p == 0:
-            return inputs
-        x = tf.concat([tf.reverse(inputs[:, 1:p + 1], [1]), inputs,
-                       tf.reverse(inputs[:, -p - 1:-1], [1])], axis=1)
-        return tf.concat([tf.reverse(x[:, :, 1:p + 1], [2]), x,
-                          tf.reverse(x[:, :, -p - 1:-1], [2])], axis=2)
-
-    def compute_output_shape(self, input_shape):
-        return self.layer.compute_output_shape(input_shape)
-
-
-def tflite_transfer_network(model):
-    """`model`'s transfer network rebuilt for TFLite: the same layers and weights, but
-
-    reflect pads as concatenations (fast in TFLite) and static channel counts
-    after the pad-to-stride and upsampling layers (needed by the resizable model).
-    """
-    def clone(layer):
-        if isinstance(layer, ReflectionPadding2D):
-            return _ConcatReflectionPadding2D(layer)
-        if isinstance(layer, (PadToMultiple, keras.layers.UpSampling2D)):
-            return _StaticShape(layer)
-        return layer  # shared: same weights
-    return keras.models.clone_model(model.transfer_network, clone_function=clone)
-
-
 def write_tflite_source(model, directory, style_image_size, content_image_size):
     """SavedModel with fixed-shape endpoints `predict` and `transfer` for the converter.
 
@@ -216,7 +149,6 @@ def write_tflite_source(model, directory, style_image_size, content_image_size):
     """
     dim = model.bottleneck_dim
     content_size = content_image_size or None
-    transfer_network = tflite_transfer_network(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
 
@@ -225,7 +157,7 @@ def write_tflite_source(model, directory, style_image_size, content_image_size):
 
     def transfer(content_image, style_bottleneck):
         params = model.style_params(tf.reshape(style_bottleneck, [1, dim]))
-        return {"stylized_image": transfer_network([content_image, params])}
+        return {"stylized_image": model.transfer_network([content_image, params])}
 
     archive.add_endpoint("predict", predict,
                          input_signature=[_image_spec("style_image", 1, style_image_size)])

@@ -1,11 +1,29 @@
 """Keras layers of the transfer network: reflect padding, conditional style norm,
-padding to a multiple of the network stride and cropping back."""
+nearest-neighbour upsampling, padding to a multiple of the network stride and
+cropping back.
+
+The shape-changing layers keep their channel count static even when H and W
+are unknown, so a resizable model converts to TFLite builtin ops.
+"""
 import keras
 from keras import ops
 
 from magenta_style import defaults
 
 _PACKAGE = "magenta_style"
+
+
+def _with_static_channels(outputs, channels):
+    """Re-asserts the channel count of [B, ?, ?, C] results of dynamic pads/repeats.
+
+    TF's own shape inference may still know C, but the TFLite converter's does
+    not; a reshape (unlike set_shape) survives into it, and ensure_shape would
+    be a Flex op. A no-op when H and W are static.
+    """
+    if channels is None or (outputs.shape[1] is not None and outputs.shape[2] is not None):
+        return outputs
+    shape = ops.shape(outputs)
+    return ops.reshape(outputs, [shape[0], shape[1], shape[2], channels])
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -22,7 +40,12 @@ class ReflectionPadding2D(keras.layers.Layer):
         p = self.padding
         if p == 0:
             return inputs
-        return ops.pad(inputs, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+        # tf.pad(mode="REFLECT") values from slices, flips and concatenations:
+        # TFLite's MIRROR_PAD kernel is ~30x slower than these copies.
+        x = ops.concatenate([ops.flip(inputs[:, 1:p + 1], 1), inputs,
+                             ops.flip(inputs[:, -p - 1:-1], 1)], axis=1)
+        return ops.concatenate([ops.flip(x[:, :, 1:p + 1], 2), x,
+                                ops.flip(x[:, :, -p - 1:-1], 2)], axis=2)
 
     def compute_output_shape(self, input_shape):
         def grow(size):
@@ -80,7 +103,8 @@ class PadToMultiple(keras.layers.Layer):
         pad_w = (-shape[2]) % self.multiple
         if isinstance(pad_h, int) and isinstance(pad_w, int) and pad_h == 0 and pad_w == 0:
             return inputs  # static, already divisible: keep the graph free of pads
-        return ops.pad(inputs, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="symmetric")
+        padded = ops.pad(inputs, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="symmetric")
+        return _with_static_channels(padded, inputs.shape[-1])
 
     def compute_output_shape(self, input_shape):
         def grow(size):
@@ -89,6 +113,18 @@ class PadToMultiple(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "multiple": self.multiple}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class NearestUpsampling2D(keras.layers.UpSampling2D):
+    """Nearest-neighbour x`size` upsampling: [B, H, W, C] -> [B, sH, sW, C], C kept static."""
+
+    def __init__(self, size=2, **kwargs):
+        kwargs.pop("interpolation", None)
+        super().__init__(size=size, interpolation="nearest", **kwargs)
+
+    def call(self, inputs):
+        return _with_static_channels(super().call(inputs), inputs.shape[-1])
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)

@@ -12,7 +12,8 @@ import keras
 from keras import layers
 
 from magenta_style import defaults
-from magenta_style.layers import ConditionalStyleNorm, CropLike, PadToMultiple, ReflectionPadding2D
+from magenta_style.layers import (ConditionalStyleNorm, CropLike, NearestUpsampling2D, PadToMultiple,
+                                  ReflectionPadding2D)
 
 # Normalized layers in order, with their depth at alpha = 1 (SPEC 1.1). The
 # style-parameter head and weight import read this declaration.
@@ -102,7 +103,7 @@ def build_transfer_network(alpha=defaults.FULL_ALPHA, name="transformer"):
 
     for scope, upsample, kernel_size, depth in (("expand/conv1/conv", True, 3, int(alpha * 64)),
                                                 ("expand/conv2/conv", True, 3, int(alpha * 32))):
-        h = layers.UpSampling2D(2, interpolation="nearest", name=keras_name(scope) + "_upsample")(h)
+        h = NearestUpsampling2D(2, name=keras_name(scope) + "_upsample")(h)
         h = conv_block(h, scope, depth, kernel_size)
         h = layers.ReLU(name=keras_name(scope) + "_relu")(h)
     # h: [B, H4, W4, 32 alpha]

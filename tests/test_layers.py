@@ -43,3 +43,17 @@ def test_pad_to_multiple_then_crop_restores_size(height, width):
 def test_config_round_trip(layer):
     clone = type(layer).from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
+
+
+def test_shape_changing_layers_keep_static_channels_with_unknown_sizes():
+    from magenta_style.layers import NearestUpsampling2D
+
+    @tf.function(input_signature=[tf.TensorSpec([1, None, None, 5])])
+    def shapes(x):
+        padded = PadToMultiple(4)(x)
+        upsampled = NearestUpsampling2D(2)(x)
+        assert padded.shape[-1] == 5 and upsampled.shape[-1] == 5  # static at trace time
+        return upsampled
+
+    x = tf.random.uniform([1, 3, 2, 5])
+    np.testing.assert_array_equal(shapes(x).numpy(), np.repeat(np.repeat(x.numpy(), 2, 1), 2, 2))
