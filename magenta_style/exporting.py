@@ -526,18 +526,11 @@ def _write_verification(directory, checks, content, style, reference, num_thread
     # Row 1: content, style, Keras; row 2: each format's output.
     grid = image_io.image_grid([[content[0], style[0], reference[0]],
                                 [check.output[0] for check in checks]])
-    path = image_io.save_image(grid, os.path.join(directory, VERIFICATION_IMAGE))
-    os.chmod(path, 0o666 & ~_umask())  # save_image's temporary file is private (0600)
+    image_io.save_image(grid, os.path.join(directory, VERIFICATION_IMAGE))
 
 
 # ----------------------------------------------------------------------------
 # Whole export.
-
-def _umask():
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
-
 
 @contextlib.contextmanager
 def _staging_dir(output_dir, overwrite):
@@ -548,7 +541,7 @@ def _staging_dir(output_dir, overwrite):
     parent = os.path.dirname(output_dir)
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".tmp-export-", dir=parent)
-    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp's 0700 would otherwise stick to the output
+    os.chmod(staging, 0o777 & ~image_io.current_umask())  # mkdtemp's 0700 would otherwise stick to the output
     try:
         yield staging
         if os.path.exists(output_dir):

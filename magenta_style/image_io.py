@@ -130,6 +130,13 @@ def to_uint8(array):
     return np.clip(array * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
+def current_umask():
+    """The process umask (reading it means setting it; restored at once)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 @contextlib.contextmanager
 def atomic_path(path, overwrite=False):
     """Yields a temporary path beside `path`; renames it over `path` on success.
@@ -145,6 +152,7 @@ def atomic_path(path, overwrite=False):
     suffix = os.path.splitext(path)[1]
     handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
     os.close(handle)
+    os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp's 0600 would stick to the output
     try:
         yield temporary
         os.replace(temporary, path)

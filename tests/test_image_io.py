@@ -1,0 +1,26 @@
+import os
+import stat
+
+import numpy as np
+import pytest
+
+from magenta_style import image_io
+
+
+def test_save_image_is_atomic_readable_and_refuses_overwrite(tmp_path):
+    path = str(tmp_path / "out.png")
+    image_io.save_image(np.zeros((4, 5, 3), np.float32), path)
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    assert mode == 0o666 & ~image_io.current_umask()
+    with pytest.raises(FileExistsError, match="already exists"):
+        image_io.save_image(np.ones((4, 5, 3), np.float32), path)
+    assert sorted(os.listdir(tmp_path)) == ["out.png"]  # no temporaries left
+    np.testing.assert_array_equal(image_io.load_image(path), np.zeros((4, 5, 3)))
+
+
+def test_unreadable_inputs_are_one_line_errors(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(image_io.ImageError, match="notes.txt: not an image file"):
+        image_io.load_image(str(tmp_path / "notes.txt"))
+    with pytest.raises(image_io.ImageError, match="missing.png: file not found"):
+        image_io.load_image(str(tmp_path / "missing.png"))
