@@ -54,6 +54,9 @@ STYLE_HUE_MAX_DELTA = 0.2
 STYLE_RANDOM_SIZE_EXTRA = 200  # shorter side random in [size + 2, size + 200)
 RANDOM_STYLE_IMAGE_SIZE_RANGE = (128, 300)  # per-batch shorter side in [128, 300)
 BUILDER_MAX_SHORTER_SIDE = 512
+CONTENT_SHUFFLE_BUFFER = 1024  # records (~100 kB each) held for shuffling
+STYLE_SHUFFLE_BUFFER = 512  # per style source
+PIPELINE_MAX_DECODE_PIXELS = 1 << 26  # larger PNG records are skipped, not decoded
 
 # Evaluation (SPEC 5).
 NUM_EVALUATION_STYLES = 1024

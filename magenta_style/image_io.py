@@ -93,9 +93,10 @@ def open_rgb(source, max_shorter_side=None, name=None):
             raise ImageError(label, f"image too large to decode ({error})") from None
         except (OSError, SyntaxError, ValueError) as error:
             reason = str(error) or type(error).__name__
+            lowered = reason.lower()  # PIL says "Truncated File Read", "image file is truncated"
             if "cannot identify image file" in reason:
                 reason = "not an image file (unknown format)"
-            elif "truncated" in reason or "broken data stream" in reason:
+            elif "truncated" in lowered or "broken data stream" in lowered:
                 reason = "truncated or corrupt image data"
             raise ImageError(label, reason) from None
         finally:
@@ -188,3 +189,38 @@ def image_grid(rows, pad=4, background=1.0):
             left += width + pad
         top += height + pad
     return canvas
+
+
+def _is_plain_rgb_jpeg(data, max_shorter_side):
+    """True when `data` may be stored as is: an RGB JPEG, small enough, upright."""
+    with Image.open(io.BytesIO(data)) as image:
+        orientation = image.getexif().get(0x0112, 1)  # EXIF Orientation tag
+        small = not max_shorter_side or min(image.size) <= max_shorter_side
+        return image.format == "JPEG" and image.mode == "RGB" and small and orientation == 1
+
+
+def encode_rgb_jpeg(source, max_shorter_side=None, quality=95, name=None):
+    """Any image file -> (RGB JPEG bytes, width, height), shorter side bounded.
+
+    An already compliant file (RGB JPEG, upright, within the bound, decodable)
+    is returned byte for byte, avoiding a lossy re-encode; anything else is
+    decoded with `open_rgb` and re-encoded. Needs no TensorFlow, so it is
+    cheap to run in worker processes.
+    Raises:
+      ImageError: as `open_rgb`.
+    """
+    label = name or source
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+    else:
+        try:
+            with open(source, "rb") as stream:
+                data = stream.read()
+        except OSError as error:
+            raise ImageError(label, f"cannot read ({error.strerror or error})") from None
+    image = open_rgb(data, max_shorter_side=max_shorter_side, name=label)  # validates fully
+    if _is_plain_rgb_jpeg(data, max_shorter_side):
+        return data, image.size[0], image.size[1]
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue(), image.size[0], image.size[1]
