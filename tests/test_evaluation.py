@@ -42,11 +42,15 @@ def loss_network():
 
 @pytest.fixture(scope="module")
 def mobile_model(sets):
+    """A random mobile Stylizer and a train_dir holding it at step 7 (as train.py writes)."""
+    from magenta_style import weights
     keras.utils.set_random_seed(1)
     model = stylizer.build_stylizer("mobile", build_size=SIZE)
-    path = str(sets["root"] / "mobile.keras")
-    model.save(path)
-    return model, path
+    train_dir = str(sets["root"] / "train_dir")
+    weights.write_train_config(train_dir, model)
+    checkpoint = tf.train.Checkpoint(model=model, step=tf.Variable(7, dtype=tf.int64))
+    tf.train.CheckpointManager(checkpoint, train_dir, 1, step_counter=checkpoint.step).save(7)
+    return model, train_dir
 
 
 def identity_model():
@@ -220,6 +224,9 @@ def test_cli_allow_fewer_and_errors(sets, mobile_model, tmp_path):
     assert metrics["data"]["unobserved"] == {**metrics["data"]["unobserved"], "num_styles": 5,
                                              "requested_styles": 6}
     assert metrics["settings"]["checkpoint"] == mobile_model[1]
+    assert metrics["model"]["step"] == 7 and metrics["model"]["checkpoint"] == "ckpt-7"
+    assert metrics["model"]["weights_sha256"] == evaluation.weights_fingerprint(
+        mobile_model[0].weights)
     assert "styles/s" in result.stderr or "img/s" in result.stderr  # progress line
 
     result = evaluate_cli(*common, f"--eval_dir={tmp_path / 'x'}",
