@@ -32,6 +32,7 @@ PER_STYLE_FILE = "per_style.csv"
 OUTPUT_FILES = (METRICS_FILE, PER_STYLE_FILE, plots.LOSS_DISTRIBUTIONS_FILE,
                 plots.STYLIZED_GRID_FILE, plots.STYLE_EMBEDDING_FILE)
 SAVED_MODEL_FILE = "saved_model.pb"
+SAVED_MODEL_SUBDIR = "saved_model"  # where export.py puts it in its output directory
 METADATA_COLUMNS = ("label",) + records.STYLE_METADATA_KEYS
 FORMAT_VERSION = 1
 
@@ -142,12 +143,23 @@ def checkpoint_step(checkpoint_path):
     return int(match.group(1)) if match else 0
 
 
+def _saved_model_dir(spec):
+    """The SavedModel directory of `spec` (itself, or export.py's `<output_dir>/saved_model`)."""
+    for directory in (spec, os.path.join(spec, SAVED_MODEL_SUBDIR)):
+        if tf.io.gfile.isdir(directory) and tf.io.gfile.exists(
+                os.path.join(directory, SAVED_MODEL_FILE)):
+            return directory
+    return None
+
+
 def load_eval_model(spec):
-    """EvalModel from a --checkpoint spec: a SavedModel directory, or anything
-    `weights.load_model` reads (.keras, train_dir, and the released weights)."""
+    """EvalModel from a --checkpoint spec: a SavedModel directory (or an export.py output
+    directory holding one), or anything `weights.load_model` reads (.keras, train_dir,
+    Magenta checkpoints, the released weights)."""
     spec = os.fspath(spec)
-    if tf.io.gfile.isdir(spec) and tf.io.gfile.exists(os.path.join(spec, SAVED_MODEL_FILE)):
-        model = from_saved_model(spec)
+    saved_model = _saved_model_dir(spec)
+    if saved_model:
+        model = from_saved_model(saved_model)
         model.identity["spec"] = spec
         return model
     identity = {"spec": spec}

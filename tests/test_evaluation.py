@@ -159,10 +159,10 @@ class IdentityModule(tf.Module):
 
 def test_saved_model_is_evaluated_through_its_signatures(sets, loss_network, tmp_path):
     module = IdentityModule()
-    path = str(tmp_path / "saved")
-    tf.saved_model.save(module, path, signatures={"predict_style": module.predict_style,
-                                                  "transfer": module.transfer})
-    model = evaluation.load_eval_model(path)
+    tf.saved_model.save(module, str(tmp_path / "export" / "saved_model"),
+                        signatures={"predict_style": module.predict_style,
+                                    "transfer": module.transfer})
+    model = evaluation.load_eval_model(str(tmp_path / "export"))  # export.py's output_dir
     assert model.identity["kind"] == "saved_model" and len(model.identity["files_sha256"]) == 64
     metrics = run_evaluation(model, loss_network, sets, tmp_path / "eval", observed=False,
                              num_styles=2)
