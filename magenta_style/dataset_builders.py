@@ -100,8 +100,6 @@ def _write(entries, shard_template, stale_glob, report_prefix, num_shards, to_ex
            name, num_images=None, seed=0, max_shorter_side=defaults.BUILDER_MAX_SHORTER_SIDE,
            num_workers=None, overwrite=False, quality=JPEG_QUALITY, details=None, log=None):
     """Encodes `entries` into `num_shards` shards atomically; returns the summary dict."""
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel  # see module docstring
-
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
     if num_shards < 1:
         raise BuildError(f"num_shards must be >= 1, got {num_shards}")
@@ -122,6 +120,7 @@ def _write(entries, shard_template, stale_glob, report_prefix, num_shards, to_ex
     temporaries = [_temporary(path) for path in shards]
     counts, skipped, labels = [0] * num_shards, [], set()
     start = time.monotonic()
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel  # see module docstring
     try:
         writers = [tf.io.TFRecordWriter(path) for path in temporaries]
         for entry, jpeg, width, height, reason in _encoded_stream(
@@ -200,13 +199,12 @@ def build_style_tfrecords(source, input_dir, output_prefix, split=None, num_shar
     `num_images` + `seed` select a reproducible random subset (failures are
     replaced by the next candidates). Returns the summary dict.
     """
-    from magenta_style import records  # pylint: disable=import-outside-toplevel
-
     split = split or ("all" if source == "folder" else "train")
     entries = list_style_entries(source, input_dir, split, holdout_artists, dtd_partition)
 
     def to_example(entry, jpeg, width, height):
         del width, height
+        from magenta_style import records  # pylint: disable=import-outside-toplevel
         return records.style_example(jpeg, entry.label, entry.metadata)
 
     details = {"kind": "style", "source": source, "input_dir": input_dir,
@@ -234,12 +232,11 @@ def build_content_tfrecords(input_dir, output_dir, split_name="train", num_shard
     folder index, 0 for loose files), image/height, image/width, image/format,
     image/filename and image/class/synset. Returns the summary dict.
     """
-    from magenta_style import records  # pylint: disable=import-outside-toplevel
-
     entries = dataset_sources.list_imagenet(input_dir)
     num_shards = num_shards or default_num_shards(len(entries))
 
     def to_example(entry, jpeg, width, height):
+        from magenta_style import records  # pylint: disable=import-outside-toplevel
         return records.content_example(jpeg, entry.label, height, width,
                                        entry.metadata["filename"], entry.metadata["synset"])
 

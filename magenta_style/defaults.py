@@ -78,3 +78,22 @@ STYLIZE_IMAGE_SIZE = 0  # shorter side of the content; 0 keeps its own size (ful
 STYLIZE_OUTPUT_FORMAT = "png"
 INTERPOLATION_WEIGHTS = (1.0,)  # 1.0 = the full style (SPEC 6, identity interpolation)
 GRID_CELL_SIZE = 256  # shorter side of each image in the --grid contact sheet
+
+# Export (SPEC 6): SavedModel and the released TFLite pair.
+EXPORT_FORMATS = ("saved_model", "tflite_float", "tflite_fp16", "tflite_dynamic", "tflite_int8")
+EXPORT_CONTENT_IMAGE_SIZE = RELEASED_CONTENT_IMAGE_SIZE  # 0 = resizable transfer model
+# Per format: ("max_abs", largest allowed |export - Keras|) or ("psnr", lowest
+# allowed PSNR in dB vs the float Keras model), on the stylized output in [0, 1].
+EXPORT_TOLERANCES = {
+    "saved_model": ("max_abs", 1e-4),
+    "tflite_float": ("max_abs", 1e-4),
+    "tflite_fp16": ("psnr", 40.0),  # max abs ~2e-2 at the odd saturated pixel
+    "tflite_dynamic": ("psnr", 30.0),
+    "tflite_int8": ("psnr", 30.0),
+}
+# tflite_int8 transfer model: only these ops run in int8; instance-norm
+# statistics, the style-parameter head, padding and upsampling stay float
+# (quantizing the norm statistics is what costs the released int8 model its quality).
+INT8_TRANSFER_QUANTIZED_OPS = ("CONV_2D",)
+NUM_CALIBRATION_IMAGES = 32
+EXPORT_NUM_THREADS = 2  # TFLite interpreter threads when verifying and benchmarking

@@ -1,0 +1,145 @@
+"""Images/s of the content and style pipelines versus raw JPEG decoding, same files, same cores.
+
+  python benchmarks/data_pipeline.py                       # temp dataset from skimage photos
+  python benchmarks/data_pipeline.py --content_source=/data/imagenet \
+      --style_source='/data/records/pbn_train-*.tfrecord'
+
+Raw decoding = TFRecord read + tf.io.decode_jpeg with parallel map (AUTOTUNE),
+the floor any pipeline pays. Goal: each pipeline >= 0.8x that rate.
+"""
+import io
+import os
+import sys
+import tempfile
+import time
+
+from absl import flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from magenta_style import cli_utils, data, defaults, records  # noqa: E402  pylint: disable=wrong-import-position
+
+flags.DEFINE_string("content_source", None, "Content TFRecords (default: generated).")
+flags.DEFINE_string("style_source", None, "Style TFRecords (default: generated).")
+flags.DEFINE_integer("num_generated", 256, "Images in the generated dataset.", lower_bound=8)
+flags.DEFINE_integer("num_images", 1024, "Images timed per pipeline (after warm-up).",
+                     lower_bound=8)
+flags.DEFINE_integer("image_size", defaults.IMAGE_SIZE, "Crop size S.")
+flags.DEFINE_integer("batch_size", defaults.BATCH_SIZE, "Batch size.")
+flags.DEFINE_integer("rounds", 3, "Timing rounds; the best round of each pipeline counts.",
+                     lower_bound=1)
+FLAGS = flags.FLAGS
+
+
+def generate(directory, num_images):
+    """Writes `num_images` ~500x375 JPEG crops of skimage photos as content and style records."""
+    import numpy as np  # pylint: disable=import-outside-toplevel
+    import skimage.data  # pylint: disable=import-outside-toplevel
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    from PIL import Image  # pylint: disable=import-outside-toplevel
+    photos = [getattr(skimage.data, name)() for name in
+              ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "motorcycle_left")
+              if hasattr(skimage.data, name)]
+    rng = np.random.default_rng(0)
+    content = os.path.join(directory, "train-00000-of-00001")
+    style = os.path.join(directory, "style.tfrecord")
+    with tf.io.TFRecordWriter(content) as content_writer, \
+            tf.io.TFRecordWriter(style) as style_writer:
+        for index in range(num_images):
+            photo = Image.fromarray(photos[index % len(photos)]).convert("RGB")
+            scale = rng.uniform(0.9, 1.3)
+            photo = photo.resize((int(500 * scale), int(375 * scale)), Image.BILINEAR)
+            if rng.random() < 0.5:
+                photo = photo.transpose(Image.FLIP_LEFT_RIGHT)
+            buffer = io.BytesIO()
+            photo.save(buffer, format="JPEG", quality=90)
+            jpeg = buffer.getvalue()
+            content_writer.write(records.content_example(jpeg, 1, photo.height, photo.width))
+            style_writer.write(records.style_example(jpeg, index))
+    return content, style
+
+
+def images_per_second(dataset, num_images, batch_size, warm_up_batches=10):
+    """Times `num_images` images (batches of batch_size) from a fresh, warmed-up iterator.
+
+    Each measurement owns its iterator and drops it afterwards: a live idle
+    iterator keeps filling its prefetch buffers in the background, which would
+    steal cores from (and later flatter) the other measurements.
+    """
+    iterator = iter(dataset)
+    for _ in range(warm_up_batches):
+        next(iterator)
+    batches = max(1, num_images // batch_size)
+    start = time.perf_counter()
+    for _ in range(batches):
+        next(iterator)
+    rate = batches * batch_size / (time.perf_counter() - start)
+    del iterator
+    return rate
+
+
+def raw_decode_records(pattern):
+    """The TFRecords of a file, glob or (content) directory."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    files = tf.io.gfile.glob(pattern) if not tf.io.gfile.isdir(pattern) else \
+        tf.io.gfile.glob(os.path.join(pattern, "train-*-of-*"))
+    return tf.data.TFRecordDataset(files, num_parallel_reads=data.AUTOTUNE)
+
+
+def raw_decode(pattern, parse, batch_size):
+    """Read + decode only, batched as shapes (no resize possible without a size)."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    dataset = raw_decode_records(pattern).repeat()
+    dataset = dataset.map(lambda r: tf.shape(tf.io.decode_jpeg(parse(r)["image_bytes"],
+                                                               channels=3)),
+                          num_parallel_calls=data.AUTOTUNE, deterministic=False)
+    return dataset.batch(batch_size).prefetch(data.AUTOTUNE)
+
+
+def pil_decode(pattern, parse, num_images):
+    """Images/s of PIL decoding the same JPEG bytes in one Python thread (a naive loader)."""
+    from PIL import Image  # pylint: disable=import-outside-toplevel
+    jpegs = [record["image_bytes"].numpy() for record in
+             raw_decode_records(pattern).map(parse).take(num_images)]
+    start = time.perf_counter()
+    for jpeg in jpegs:
+        Image.open(io.BytesIO(jpeg)).convert("RGB").load()
+    return len(jpegs) / (time.perf_counter() - start)
+
+
+def main(argv):
+    del argv
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    with tempfile.TemporaryDirectory() as directory:
+        content, style = FLAGS.content_source, FLAGS.style_source
+        if not (content and style):
+            generated = generate(directory, FLAGS.num_generated)
+            content, style = content or generated[0], style or generated[1]
+        size, batch, count = FLAGS.image_size, FLAGS.batch_size, FLAGS.num_images
+        pipelines = {
+            "raw decode (content records)": raw_decode(content, records.parse_content_record,
+                                                       batch),
+            "content_dataset": data.content_dataset(content, batch, size),
+            "raw decode (style records)": raw_decode(style, records.parse_style_record, batch),
+            "style_dataset (augment + random size)": data.style_dataset(style, batch, size),
+            "style_dataset (eval, central crop)": data.style_dataset(
+                style, batch, size, training=False).repeat(),
+        }
+        # Shared, loaded machines are noisy: alternate the pipelines over rounds
+        # and keep each one's best round.
+        rates = dict.fromkeys(pipelines, 0.0)
+        for _ in range(FLAGS.rounds):
+            for name, dataset in pipelines.items():
+                rates[name] = max(rates[name], images_per_second(dataset, count, batch))
+        pil = pil_decode(content, records.parse_content_record, min(count, 256))
+    print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores, S={size}, batch={batch}, "
+          f"best of {FLAGS.rounds} rounds of {count} images")
+    for name, rate in rates.items():
+        raw = rates["raw decode (style records)" if "style" in name
+                    else "raw decode (content records)"]
+        print(f"  {name:40s} {rate:8.1f} img/s   {rate / raw:5.2f}x raw decode   "
+              f"{rate / pil:5.2f}x PIL")
+    print(f"  {'PIL decode, one Python thread':40s} {pil:8.1f} img/s")
+
+
+if __name__ == "__main__":
+    cli_utils.run(main)
