@@ -78,7 +78,10 @@ def main(argv):
     keras.utils.set_random_seed(FLAGS.seed)
     start = time.monotonic()
     model = evaluation.load_eval_model(FLAGS.checkpoint)
-    loss_network = vgg.build_vgg16(None if FLAGS.vgg_weights == "random" else FLAGS.vgg_weights)
+    if FLAGS.vgg_weights == "random":
+        print("warning: --vgg_weights=random: the losses measure nothing (for tests only)",
+              file=sys.stderr)
+    loss_network = vgg.build_vgg16(FLAGS.vgg_weights)
     style_sources = {"unobserved": FLAGS.eval_style_dataset_file,
                      "observed": FLAGS.observed_style_dataset_file}
     metrics = evaluation.evaluate(

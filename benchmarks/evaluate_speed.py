@@ -55,14 +55,16 @@ def naive_loop(model, loss_network, content_images, sources):
     return run
 
 
-def best_seconds(run, rounds):
-    """Fastest of `rounds` calls of run(), in seconds."""
-    times = []
+def best_seconds(runs, rounds):
+    """Fastest of `rounds` calls of each of `runs`, in seconds; the runs alternate within a
+    round so that both see the same machine load."""
+    times = [[] for _ in runs]
     for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for run, measured in zip(runs, times):
+            start = time.perf_counter()
+            run()
+            measured.append(time.perf_counter() - start)
+    return [min(measured) for measured in times]
 
 
 def main(argv):
@@ -99,8 +101,8 @@ def main(argv):
             FLAGS.num_peer_styles, progress_name="warm")
         ours_loop()  # trace at this batch size
         naive = naive_loop(model, loss_network, content_images, sources)
-        ours = best_seconds(ours_loop, FLAGS.rounds) / FLAGS.num_peer_styles
-        naive = best_seconds(naive, FLAGS.rounds) / FLAGS.num_peer_styles
+        ours, naive = (seconds / FLAGS.num_peer_styles
+                       for seconds in best_seconds((ours_loop, naive), FLAGS.rounds))
         overhead = max(wall - FLAGS.num_styles * ours, 0.0)
         # From the warm rate plus the one-off costs, and from the end-to-end rate.
         low, high = sorted((overhead + FLAGS.target_styles * ours,

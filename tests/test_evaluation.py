@@ -248,7 +248,7 @@ def test_released_mobile_model_and_its_exported_saved_model(sets, loss_network, 
     assert model.identity["spec"] == "pretrained:mobile"
     assert model.identity["model_type"] == "mobile" and model.identity["alpha"] == 0.25
     metrics = run_evaluation(model, loss_network, sets, tmp_path / "eval", observed=False,
-                             num_styles=3)
+                             num_styles=3, num_content_images=2)
     stats = metrics["losses"]["unobserved"]
     assert stats["total_loss"]["count"] == 3
     assert stats["total_content_loss"]["mean"] > 0 and np.isfinite(stats["total_loss"]["mean"])
@@ -259,7 +259,8 @@ def test_released_mobile_model_and_its_exported_saved_model(sets, loss_network, 
     exporting.save_saved_model(weights.load_model(weights.PRETRAINED_MOBILE),
                                str(tmp_path / "export" / "saved_model"))
     exported = run_evaluation(evaluation.load_eval_model(str(tmp_path / "export")), loss_network,
-                              sets, tmp_path / "eval_exported", observed=False, num_styles=3)
+                              sets, tmp_path / "eval_exported", observed=False, num_styles=3,
+                              num_content_images=2)
     assert exported["model"]["kind"] == "saved_model"
     assert exported["data"] == metrics["data"]
     for key, values in stats.items():
