@@ -1,4 +1,4 @@
-"""Images/s of the content and style pipelines versus raw JPEG decoding, same files, same cores.
+r"""Images/s of the content and style pipelines versus raw JPEG decoding, same files, same cores.
 
   python benchmarks/data_pipeline.py                       # temp dataset from skimage photos
   python benchmarks/data_pipeline.py --content_source=/data/imagenet \
@@ -59,7 +59,10 @@ def generate(directory, num_images):
 
 
 def images_per_second(dataset, num_images, batch_size, warm_up_batches=10):
-    """Times `num_images` images (batches of batch_size) from a fresh, warmed-up iterator.
+    """(images per wall second, images per CPU second of this process) for `num_images`.
+
+    CPU seconds, summed over all threads, measure the pipeline's cost even when
+    other processes share the cores; wall seconds measure what training sees.
 
     Each measurement owns its iterator and drops it afterwards: a live idle
     iterator keeps filling its prefetch buffers in the background, which would
@@ -69,12 +72,12 @@ def images_per_second(dataset, num_images, batch_size, warm_up_batches=10):
     for _ in range(warm_up_batches):
         next(iterator)
     batches = max(1, num_images // batch_size)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     for _ in range(batches):
         next(iterator)
-    rate = batches * batch_size / (time.perf_counter() - start)
+    wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     del iterator
-    return rate
+    return batches * batch_size / wall, batches * batch_size / cpu
 
 
 def raw_decode_records(pattern):
@@ -126,19 +129,21 @@ def main(argv):
         }
         # Shared, loaded machines are noisy: alternate the pipelines over rounds
         # and keep each one's best round.
-        rates = dict.fromkeys(pipelines, 0.0)
+        rates = dict.fromkeys(pipelines, (0.0, 0.0))
         for _ in range(FLAGS.rounds):
             for name, dataset in pipelines.items():
-                rates[name] = max(rates[name], images_per_second(dataset, count, batch))
+                rates[name] = tuple(map(max, rates[name],
+                                        images_per_second(dataset, count, batch)))
         pil = pil_decode(content, records.parse_content_record, min(count, 256))
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores, S={size}, batch={batch}, "
           f"best of {FLAGS.rounds} rounds of {count} images")
-    for name, rate in rates.items():
-        raw = rates["raw decode (style records)" if "style" in name
-                    else "raw decode (content records)"]
-        print(f"  {name:40s} {rate:8.1f} img/s   {rate / raw:5.2f}x raw decode   "
-              f"{rate / pil:5.2f}x PIL")
-    print(f"  {'PIL decode, one Python thread':40s} {pil:8.1f} img/s")
+    print(f"  {'pipeline':40s} {'img/s':>8s} {'x raw':>6s} {'img/CPU-s':>10s} {'x raw':>6s}")
+    for name, (rate, cpu_rate) in rates.items():
+        raw, raw_cpu = rates["raw decode (style records)" if "style" in name
+                             else "raw decode (content records)"]
+        print(f"  {name:40s} {rate:8.1f} {rate / raw:6.2f} {cpu_rate:10.1f} "
+              f"{cpu_rate / raw_cpu:6.2f}")
+    print(f"  {'PIL decode, one Python thread':40s} {pil:8.1f}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Builds slim/inception ImageNet-format content TFRecords from a folder tree.
+r"""Builds slim/inception ImageNet-format content TFRecords from a folder tree.
 
   python datasets/build_content_tfrecords.py --input_dir=/data/ILSVRC/train \
       --output_dir=/data/records/imagenet --split_name=train --num_shards=1024

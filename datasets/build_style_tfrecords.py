@@ -1,4 +1,4 @@
-"""Builds Magenta-format style TFRecords from Painter by Numbers, DTD or any folder.
+r"""Builds Magenta-format style TFRecords from Painter by Numbers, DTD or any folder.
 
   python datasets/build_style_tfrecords.py --source=pbn --input_dir=/data/pbn \
       --output_prefix=/data/records/pbn_train --split=train --num_shards=16

@@ -15,7 +15,8 @@ def _one_line_parser(argv):
     try:
         return flags.FLAGS(argv)
     except flags.Error as error:
-        print(f"{os.path.basename(argv[0])}: error: {error}", file=sys.stderr)
+        message = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        print(f"{os.path.basename(argv[0])}: error: {message}", file=sys.stderr)
         sys.exit(2)
 
 

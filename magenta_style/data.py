@@ -106,8 +106,7 @@ def decode_image(image_bytes):
 
     Gray becomes RGB, alpha is dropped, CMYK JPEGs are converted. An invalid
     record yields a 1x1 black image and valid=False (filter on it). Stays
-    uint8: preprocessing samples only the crop, so converting every decoded
-    pixel to float first would be wasted work.
+    uint8: resizing casts anyway, and only the crop needs scaling to [0, 1].
     """
     valid = is_complete_image(image_bytes)
 
@@ -141,37 +140,15 @@ def central_crop(image, size):
     return image[top:top + size, left:left + size, :]
 
 
-def resized_crop(image, shorter_side, size, offset=None):
-    """Same as resize_shorter_side(image, shorter_side) then a [size, size] crop.
-
-    The crop's top-left corner is `offset` (int [2], in resized pixels) or
-    central. Only the crop's pixels are interpolated (tf.image.crop_and_resize
-    with the half-pixel-centre sampling of tf.image.resize), which is much
-    cheaper than resizing the whole image. Returns float32 [size, size, 3] in
-    [0, 1] for uint8 input, in the input's units for float input.
-    """
-    shape = tf.shape(image)
-    height, width = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
-    scale = tf.cast(shorter_side, tf.float32) / tf.minimum(height, width)
-    resized = tf.maximum(tf.math.rint(tf.stack([height, width]) * scale), 1.0)
-    if offset is None:
-        offset = tf.math.floordiv(resized - size, 2.0)
-    scales = resized / tf.stack([height, width])  # per axis, as tf.image.resize after rounding
-    start = (tf.cast(offset, tf.float32) + 0.5) / scales - 0.5
-    end = start + (size - 1) / scales
-    extent = tf.maximum(tf.stack([height, width]) - 1.0, 1.0)
-    # Clamp like resize does at the border (crop_and_resize would pad with 0).
-    box = tf.clip_by_value(tf.concat([start / extent, end / extent], 0), 0.0, 1.0)
-    crop = tf.image.crop_and_resize(image[tf.newaxis], box[tf.newaxis], [0], [size, size])[0]
-    return tf.ensure_shape(_unit_float(crop, image.dtype), [size, size, 3])
-
-
 def preprocess_content_image(image, image_size):
     """Reference content preprocessing: shorter side -> S + 2, central S x S crop.
 
     image: uint8 or [0, 1] float [H, W, 3] -> float32 [S, S, 3] in [0, 1].
+    (Resizing the whole uint8 image with ResizeBilinear measured cheaper than
+    sampling only the crop with crop_and_resize or ScaleAndTranslate.)
     """
-    return resized_crop(image, image_size + 2, image_size)
+    crop = central_crop(resize_shorter_side(image, image_size + 2), image_size)
+    return tf.ensure_shape(_unit_float(crop, image.dtype), [image_size, image_size, 3])
 
 
 def preprocess_style_image(image, image_size, center_crop=True):
@@ -189,21 +166,23 @@ def augment_style_image(image, image_size, seed,
                         random_size_extra=defaults.STYLE_RANDOM_SIZE_EXTRA):
     """Reference style augmentation: uint8 or [0, 1] float image -> float32 [S, S, 3] in [0, 1].
 
-    The shorter side is resized to a random int in [S + 2, S + extra) and a
-    random S x S crop taken; then random brightness, saturation and hue, and
-    left-right and up-down flips, clipped to [0, 1]. The reference jitters
-    colours before resizing; these pixelwise ops (nearly) commute with the
-    resize and cost 3-5x less on the crop. seed: int [2] (stateless: same
-    seed, same output).
+    As the reference, a random S x S crop of the image resized so its shorter
+    side is a random int in [S + 2, S + extra); then random brightness,
+    saturation and hue, left-right and up-down flips, clipped to [0, 1].
+    Cheaper, same distribution (up to a pixel of rounding): the matching
+    window (S * shorter / target source pixels) is cropped first and only it is
+    resized, and the pixelwise colour jitter, which the reference applies
+    before resizing, runs on the S x S crop. seed: int [2] (stateless).
     """
     seeds = tf.random.experimental.stateless_split(seed, num=7)
-    larger = tf.random.stateless_uniform([], seeds[0], minval=image_size + 2,
+    target = tf.random.stateless_uniform([], seeds[0], minval=image_size + 2,
                                          maxval=image_size + random_size_extra, dtype=tf.int32)
-    shape = tf.cast(tf.shape(image)[:2], tf.float32)
-    resized = tf.maximum(tf.math.rint(shape * tf.cast(larger, tf.float32) / tf.reduce_min(shape)),
-                         image_size)
-    offset = tf.math.floor(tf.random.stateless_uniform([2], seeds[1]) * (resized - image_size + 1))
-    image = resized_crop(image, larger, image_size, offset)
+    shorter = tf.reduce_min(tf.shape(image)[:2])
+    window = tf.cast(tf.math.rint(image_size * tf.cast(shorter, tf.float32)
+                                  / tf.cast(target, tf.float32)), tf.int32)
+    window = tf.clip_by_value(window, 1, shorter)
+    crop = tf.image.stateless_random_crop(image, [window, window, 3], seeds[1])
+    image = _unit_float(tf.image.resize(crop, [image_size, image_size]), image.dtype)
     image = tf.image.stateless_random_brightness(image, brightness_max_delta, seeds[2])
     image = tf.image.stateless_random_saturation(image, *saturation_range, seeds[3])
     image = tf.image.stateless_random_hue(image, hue_max_delta, seeds[4])
@@ -328,13 +307,12 @@ def _stream(source, kind, training, seed, input_context, deterministic, tfds_dat
         default_split = "train" if training else ("validation" if kind == "content" else "test")
         return _tfds_stream(source, default_split, training, seed, input_context,
                             metadata_keys, tfds_data_dir)
-    if isinstance(source, str) and tf.io.gfile.isdir(source):
-        patterns = ((("train" if training else "validation") + "-*-of-*",)
-                    if kind == "content" else ("*.tfrecord*", "*-of-*"))
-        if not _list_files(source, patterns):
-            return _folder_stream(source, training, seed, input_context, metadata_keys)
-    else:
-        patterns = ()
+    # What a directory holds: slim shard names, or any TFRecord names for styles.
+    patterns = ((("train" if training else "validation") + "-*-of-*",)
+                if kind == "content" else ("*.tfrecord*", "*-of-*"))
+    is_dir = isinstance(source, (str, os.PathLike)) and tf.io.gfile.isdir(os.fspath(source))
+    if is_dir and not _list_files(source, patterns):
+        return _folder_stream(os.fspath(source), training, seed, input_context, metadata_keys)
     files = _list_files(source, patterns)
     if not files:
         raise ValueError(f"{source}: no {kind} TFRecord files or images found")
@@ -434,7 +412,8 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
         reference flags (random per-batch shorter side in [128, 300); central
         crop instead of a plain resize when not augmenting).
       seed: makes shuffling, augmentation and sizes reproducible.
-      num_styles: train on the first N style records only (file order).
+      num_styles: train on the first N style records only (sources
+        concatenated in order, files sorted; weights are then not used).
     Returns:
       dataset of dicts: image float32 [B, S, S, 3] (or [B, R, R, 3]) in [0, 1],
       image_original [B, S, S, 3] when augmenting, label int64 [B], metadata
@@ -467,6 +446,7 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
             streams, weights=weights, seed=seed)
 
     def prepare(record, element_seed):
+        record = dict(record)
         image, valid = decode_image(record.pop("image_bytes"))
         if augment_style_images:
             record["image"] = augment_style_image(image, image_size, element_seed)
@@ -483,6 +463,6 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
         return _with_seeds(batches, None if seed is None else seed + 1).map(
             resize, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
 
-    return _finish(_with_seeds(dataset, seed), lambda r, s: prepare(dict(r), s), skipped,
+    return _finish(_with_seeds(dataset, seed), prepare, skipped,
                    _batch_size(batch_size, input_context), training, deterministic,
                    resize_batches if random_style_image_size else None)

@@ -6,7 +6,7 @@ under temporary names and renames them only when everything succeeded. Every
 skipped file is listed with its reason in `<prefix>.skipped.txt`, and a JSON
 summary lands in `<prefix>.summary.json`.
 
-TensorFlow is imported inside `_write` only: spawned workers re-import the
+TensorFlow is imported only when shards are written: spawned workers re-import the
 entry script and this module, and stay TF-free (fast start, little memory).
 """
 import concurrent.futures
@@ -96,6 +96,51 @@ def _temporary(path):
                         f".tmp-{os.getpid()}-{os.path.basename(path)}")
 
 
+def _refuse_existing(paths, stale_glob, overwrite):
+    existing = [path for path in paths if os.path.exists(path)]
+    existing += [path for path in glob.glob(stale_glob) if path not in paths]
+    if existing and not overwrite:
+        raise FileExistsError(f"{existing[0]}: already exists ({len(existing)} output file(s)); "
+                              "pass --overwrite to replace")
+
+
+def _encode_to_shards(stream, temporaries, to_example, progress):
+    """Writes encoded entries round-robin into the shard files; returns (counts, skipped, labels).
+
+    On any error, interrupt included, the temporary shards are removed.
+    """
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel  # see module docstring
+    counts, skipped, labels = [0] * len(temporaries), [], set()
+    try:
+        writers = [tf.io.TFRecordWriter(path) for path in temporaries]
+        for entry, jpeg, width, height, reason in stream:
+            if jpeg is None:
+                skipped.append((entry.path, reason))
+            else:
+                shard = sum(counts) % len(writers)
+                writers[shard].write(to_example(entry, jpeg, width, height))
+                counts[shard] += 1
+                labels.add(entry.label)
+            progress.update(sum(counts), len(skipped))
+        for writer in writers:
+            writer.close()
+        if not sum(counts):
+            first = f" (first: {skipped[0][0]}: {skipped[0][1]})" if skipped else ""
+            raise BuildError(f"{progress.name}: no usable images, {len(skipped)} skipped{first}")
+    except BaseException:
+        for path in temporaries:
+            if os.path.exists(path):
+                os.remove(path)
+        raise
+    return counts, skipped, labels
+
+
+def _write_text(path, text):
+    with image_io.atomic_path(path, overwrite=True) as temporary:
+        with open(temporary, "w", encoding="utf-8") as stream:
+            stream.write(text)
+
+
 def _write(entries, shard_template, stale_glob, report_prefix, num_shards, to_example,
            name, num_images=None, seed=0, max_shorter_side=defaults.BUILDER_MAX_SHORTER_SIDE,
            num_workers=None, overwrite=False, quality=JPEG_QUALITY, details=None, log=None):
@@ -105,70 +150,39 @@ def _write(entries, shard_template, stale_glob, report_prefix, num_shards, to_ex
         raise BuildError(f"num_shards must be >= 1, got {num_shards}")
     shards = _shard_paths(shard_template, num_shards)
     skipped_path, summary_path = report_prefix + ".skipped.txt", report_prefix + ".summary.json"
-    existing = [path for path in shards + [skipped_path, summary_path] if os.path.exists(path)]
-    existing += [path for path in glob.glob(stale_glob) if path not in shards]
-    if existing and not overwrite:
-        raise FileExistsError(f"{existing[0]}: already exists ({len(existing)} output file(s)); "
-                              "pass --overwrite to replace")
+    _refuse_existing(shards + [skipped_path, summary_path], stale_glob, overwrite)
     if not entries:
         raise BuildError(f"{name}: no input files found")
     os.makedirs(os.path.dirname(os.path.abspath(shards[0])), exist_ok=True)
     wanted = len(entries) if num_images is None else num_images
-    candidates = dataset_sources.candidate_order(entries, num_images, seed)
     encode = functools.partial(_encode, max_shorter_side=max_shorter_side, quality=quality)
+    stream = _encoded_stream(dataset_sources.candidate_order(entries, num_images, seed), wanted,
+                             encode, num_workers or os.cpu_count() or 1)
     progress = Progress(name, min(wanted, len(entries)))
     temporaries = [_temporary(path) for path in shards]
-    counts, skipped, labels = [0] * num_shards, [], set()
     start = time.monotonic()
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel  # see module docstring
-    try:
-        writers = [tf.io.TFRecordWriter(path) for path in temporaries]
-        for entry, jpeg, width, height, reason in _encoded_stream(
-                candidates, wanted, encode, num_workers or os.cpu_count() or 1):
-            if jpeg is None:
-                skipped.append((entry.path, reason))
-            else:
-                shard = sum(counts) % num_shards
-                writers[shard].write(to_example(entry, jpeg, width, height))
-                counts[shard] += 1
-                labels.add(entry.label)
-            progress.update(sum(counts), len(skipped))
-        for writer in writers:
-            writer.close()
-        if not sum(counts):
-            first = f" (first: {skipped[0][0]}: {skipped[0][1]})" if skipped else ""
-            raise BuildError(f"{name}: no usable images, {len(skipped)} skipped{first}")
-    except BaseException:
-        for path in temporaries:
-            if os.path.exists(path):
-                os.remove(path)
-        raise
+    counts, skipped, labels = _encode_to_shards(stream, temporaries, to_example, progress)
     progress.update(sum(counts), len(skipped), final=True)
     for temporary, path in zip(temporaries, shards):
         os.replace(temporary, path)
     for path in glob.glob(stale_glob):  # shards of an earlier build with another count
         if path not in shards:
             os.remove(path)
-    with image_io.atomic_path(skipped_path, overwrite=True) as temporary:
-        with open(temporary, "w", encoding="utf-8") as stream:
-            stream.writelines(f"{path}\t{reason}\n" for path, reason in skipped)
+    _write_text(skipped_path, "".join(f"{path}\t{reason}\n" for path, reason in skipped))
     summary = {
         **(details or {}), "num_written": sum(counts), "num_skipped": len(skipped),
         "num_labels": len(labels), "num_images_requested": num_images, "seed": seed,
         "max_shorter_side": max_shorter_side, "num_shards": num_shards,
         "shards": [{"path": path, "records": count} for path, count in zip(shards, counts)],
         "skipped_file": skipped_path, "seconds": round(time.monotonic() - start, 2)}
-    if num_images is not None and sum(counts) < num_images:
-        log(f"{name}: WARNING only {sum(counts)} usable images of {num_images} requested")
-    with image_io.atomic_path(summary_path, overwrite=True) as temporary:
-        with open(temporary, "w", encoding="utf-8") as stream:
-            json.dump(summary, stream, indent=2)
+    _write_text(summary_path, json.dumps(summary, indent=2))
     for path, reason in skipped:
         log(f"skipped {path}: {reason}")
+    if num_images is not None and sum(counts) < num_images:
+        log(f"{name}: WARNING only {sum(counts)} usable images of {num_images} requested")
     log(f"{name}: wrote {sum(counts)} records to {num_shards} shard(s) "
-        f"{shards[0] if num_shards == 1 else shard_template.format(index=0, count=num_shards)}"
-        f"{'' if num_shards == 1 else ' ...'}; skipped {len(skipped)} (list: {skipped_path}); "
-        f"summary: {summary_path}")
+        f"{shard_template.format(index=0, count=num_shards)}{' ...' if num_shards > 1 else ''}; "
+        f"skipped {len(skipped)} (list: {skipped_path}); summary: {summary_path}")
     return summary
 
 

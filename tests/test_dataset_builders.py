@@ -1,4 +1,5 @@
 """Raw dataset listing, splits and the TFRecord builders (library and scripts)."""
+import io
 import json
 import os
 import subprocess
@@ -6,8 +7,9 @@ import sys
 
 import pytest
 import tensorflow as tf
+from PIL import Image
 
-from magenta_style import dataset_builders, dataset_sources, records
+from magenta_style import dataset_builders, dataset_sources, image_io, records
 from tests import fake_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -159,3 +161,17 @@ def test_content_script_end_to_end_and_overwrite(tmp_path):
                                              overwrite=True)
     assert [os.path.basename(p) for p in tf.io.gfile.glob(os.path.join(out, "train-*"))] == \
         ["train-00000-of-00001"]
+
+
+def test_encode_rgb_jpeg_orientation_passthrough_and_bound():
+    pixels = fake_data.random_image(30, 50)
+    plain = fake_data.encode(pixels)
+    assert image_io.encode_rgb_jpeg(plain, max_shorter_side=64) == (plain, 50, 30)  # as is
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: viewers rotate it 90 degrees
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", exif=exif)
+    jpeg, width, height = image_io.encode_rgb_jpeg(buffer.getvalue(), max_shorter_side=64)
+    assert (width, height) == (30, 50) and jpeg != buffer.getvalue()
+    _, width, height = image_io.encode_rgb_jpeg(plain, max_shorter_side=20)
+    assert min(width, height) == 20
