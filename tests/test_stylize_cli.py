@@ -161,3 +161,18 @@ def test_demo_samples_ship_with_scikit_image():
         assert os.path.isfile(samples.sample_path(name))
     with pytest.raises(FileNotFoundError, match="not shipped"):
         samples.sample_path("no_such_sample.png")
+
+
+def test_too_large_and_too_small_images_are_reported_and_skipped(model, inputs, tmp_path, monkeypatch, capsys):
+    from magenta_style import image_io
+
+    Image.fromarray(_photo(4, 30, 6)).save(inputs / "thin.png")
+    Image.fromarray(_photo(80, 80, 7)).save(inputs / "huge.png")
+    monkeypatch.setattr(image_io, "MAX_DECODE_PIXELS", 80 * 80 - 1)  # "huge" for this test
+    written, failures = stylize_files.stylize_images(
+        model, [str(inputs / "huge.png"), str(inputs / "thin.png"), str(inputs / "alpha.png")],
+        [str(inputs / "style_a.png")], str(tmp_path / "out"), style_image_size=32)
+    assert failures == 2 and [os.path.basename(p) for p in written] == ["alpha_stylized_style_a_0.png"]
+    err = capsys.readouterr().err
+    assert "huge.png: image too large to decode (80x80 pixels)" in err
+    assert "thin.png: image too small (30x4 pixels)" in err

