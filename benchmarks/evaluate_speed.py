@@ -1,0 +1,116 @@
+"""Wall time of the held-out evaluation (1024 styles) for the mobile and full models.
+
+  python benchmarks/evaluate_speed.py                  # 32 styles, 256 px, extrapolated to 1024
+  python benchmarks/evaluate_speed.py --num_styles=1024 --model_types=mobile
+
+Times `evaluation.evaluate` end to end on generated records (random weights:
+the speed is the same as with trained ones), then, warm, the seconds per style
+of our loop (content VGG features once, Grams once per style) against a naive
+peer in the same run: `losses.total_loss` per (style batch, content image),
+which runs VGG on content, style and stylized images every time.
+"""
+import os
+import sys
+import tempfile
+import time
+
+from absl import flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from magenta_style import cli_utils, defaults  # noqa: E402  pylint: disable=wrong-import-position
+
+flags.DEFINE_list("model_types", ["mobile", "full"], "Models to time.")
+flags.DEFINE_integer("num_styles", 32, "Styles evaluated end to end.", lower_bound=1)
+flags.DEFINE_integer("num_peer_styles", 8, "Styles timed (warm) for ours and the naive peer.",
+                     lower_bound=1)
+flags.DEFINE_integer("rounds", 2, "Warm timing rounds; the best round of each counts (the "
+                     "machine is shared).", lower_bound=1)
+flags.DEFINE_integer("num_content_images", defaults.EVAL_NUM_CONTENT_IMAGES, "Content images.")
+flags.DEFINE_integer("image_size", defaults.IMAGE_SIZE, "Crop size.")
+flags.DEFINE_integer("batch_size", defaults.EVAL_BATCH_SIZE, "Styles per batch.")
+flags.DEFINE_integer("target_styles", defaults.NUM_EVALUATION_STYLES, "Extrapolate to this many.")
+FLAGS = flags.FLAGS
+
+
+def naive_loop(model, loss_network, content_images, sources):
+    """The straightforward loop (VGG of all three images per pair); returns a timed callable."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    from magenta_style import evaluation, losses  # pylint: disable=import-outside-toplevel
+
+    @tf.function
+    def pair(content, style):
+        stylized = model.stylize(content, model.bottleneck(style))
+        return losses.total_loss(content, style, stylized, loss_network,
+                                 defaults.EVAL_CONTENT_WEIGHTS, defaults.EVAL_STYLE_WEIGHTS,
+                                 defaults.EVAL_TOTAL_VARIATION_WEIGHT)[1]
+
+    batch = next(iter(evaluation._style_batches(  # pylint: disable=protected-access
+        sources, FLAGS.num_peer_styles, FLAGS.image_size)))["image"]
+    contents = [tf.repeat(content[None], len(batch), axis=0) for content in content_images]
+    pair(contents[0], batch)  # trace
+
+    def run():
+        for content in contents:
+            pair(content, batch)
+    return run
+
+
+def best_seconds(runs, rounds):
+    """Fastest of `rounds` calls of each of `runs`, in seconds; the runs alternate within a
+    round so that both see the same machine load."""
+    times = [[] for _ in runs]
+    for _ in range(rounds):
+        for run, measured in zip(runs, times):
+            start = time.perf_counter()
+            run()
+            measured.append(time.perf_counter() - start)
+    return [min(measured) for measured in times]
+
+
+def main(argv):
+    del argv
+    import keras  # pylint: disable=import-outside-toplevel
+    from magenta_style import evaluation, stylizer, vgg  # pylint: disable=import-outside-toplevel
+    from tests import fake_data  # pylint: disable=import-outside-toplevel
+
+    work = tempfile.mkdtemp(prefix="evaluate_speed_")
+    size = FLAGS.image_size + 44  # records larger than the crop, as real ones are
+    sources = [fake_data.write_style_tfrecord(os.path.join(work, "styles.tfrecord"),
+                                              max(FLAGS.num_styles, FLAGS.num_peer_styles), size)]
+    content_dir = os.path.dirname(fake_data.write_imagenet_shards(
+        os.path.join(work, "imagenet"), 1, FLAGS.num_content_images, size,
+        split="validation")[0])
+    keras.utils.set_random_seed(0)
+    loss_network = vgg.build_vgg16()
+    print(f"{FLAGS.image_size} px, {FLAGS.num_content_images} content images, batch "
+          f"{FLAGS.batch_size}, {os.cpu_count()} CPUs")
+    for model_type in FLAGS.model_types:
+        model = evaluation.from_stylizer(stylizer.build_stylizer(model_type, build_size=64))
+        start = time.perf_counter()
+        evaluation.evaluate(model, loss_network, content_dir, {"unobserved": sources},
+                            os.path.join(work, f"eval_{model_type}"), num_styles=FLAGS.num_styles,
+                            num_content_images=FLAGS.num_content_images,
+                            batch_size=FLAGS.batch_size, image_size=FLAGS.image_size)
+        wall = time.perf_counter() - start
+
+        content_images, _ = evaluation.load_content_images(
+            content_dir, FLAGS.num_content_images, FLAGS.image_size)
+        evaluator = evaluation.LossEvaluator(loss_network, content_images)
+        ours_loop = lambda: evaluation.evaluate_styles(  # noqa: E731
+            model, evaluator, content_images, sources, FLAGS.num_peer_styles, FLAGS.image_size,
+            FLAGS.num_peer_styles, progress_name="warm")
+        ours_loop()  # trace at this batch size
+        naive = naive_loop(model, loss_network, content_images, sources)
+        ours, naive = (seconds / FLAGS.num_peer_styles
+                       for seconds in best_seconds((ours_loop, naive), FLAGS.rounds))
+        overhead = max(wall - FLAGS.num_styles * ours, 0.0)
+        # From the warm rate plus the one-off costs, and from the end-to-end rate.
+        low, high = sorted((overhead + FLAGS.target_styles * ours,
+                            FLAGS.target_styles * wall / FLAGS.num_styles))
+        print(f"{model_type}: end to end {FLAGS.num_styles} styles {wall:.1f} s; warm "
+              f"{ours:.3f} s/style (naive peer {naive:.3f} s/style, {naive / ours:.2f}x); "
+              f"{FLAGS.target_styles} styles ~ {low / 60:.1f}-{high / 60:.1f} min", flush=True)
+
+
+if __name__ == "__main__":
+    cli_utils.run(main)

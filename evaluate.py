@@ -1,0 +1,103 @@
+"""Evaluates a model on held-out ("unobserved") styles, optionally against training styles.
+
+  python evaluate.py --checkpoint=/runs/full --eval_style_dataset_file=/data/pbn_eval1024* \
+      --observed_style_dataset_file=/data/pbn_train* --imagenet_data_dir=/data/imagenet \
+      --eval_dir=/runs/full/eval
+
+Writes metrics.json, per_style.csv, loss_distributions.png, stylized_grid.png,
+style_embedding.png and TensorBoard summaries into --eval_dir (see docs/evaluate.md).
+"""
+import json
+import os
+import sys
+import time
+
+from absl import flags
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from magenta_style import cli_utils, defaults, losses  # noqa: E402  pylint: disable=wrong-import-position
+
+flags.DEFINE_string("checkpoint", None, "Model: a train_dir, a .keras file, a Magenta checkpoint, "
+                    "pretrained:mobile, or an exported SavedModel directory.")
+flags.DEFINE_list("eval_style_dataset_file", None, "Held-out style images: Magenta TFRecord "
+                  "files / globs / directories, tfds:NAME[@SPLIT] or image folders (comma list).")
+flags.DEFINE_list("observed_style_dataset_file", None, "Optional training styles, for the "
+                  "observed-vs-unobserved comparison (same forms).")
+flags.DEFINE_string("imagenet_data_dir", None, "Content photos: ImageNet TFRecord directory "
+                    "(its validation-* shards), a TFRecord glob, tfds:NAME[@SPLIT] or an image "
+                    "folder.")
+flags.DEFINE_integer("num_evaluation_styles", defaults.NUM_EVALUATION_STYLES,
+                     "Styles evaluated per set (the first ones, in file order).", lower_bound=1)
+flags.DEFINE_boolean("allow_fewer", False, "Evaluate the styles there are when a set has fewer "
+                     "than --num_evaluation_styles (otherwise an error).")
+flags.DEFINE_integer("num_content_images", defaults.EVAL_NUM_CONTENT_IMAGES,
+                     "Content photos every style is applied to (the first ones of the source); "
+                     "each costs one stylization and one VGG pass per style.", lower_bound=1)
+flags.DEFINE_integer("batch_size", defaults.EVAL_BATCH_SIZE, "Styles per batch.", lower_bound=1)
+flags.DEFINE_integer("image_size", defaults.IMAGE_SIZE, "Content and style crop size.",
+                     lower_bound=32)
+flags.DEFINE_string("content_weights", json.dumps(defaults.EVAL_CONTENT_WEIGHTS),
+                    "JSON dict of content loss weights per VGG-16 endpoint.")
+flags.DEFINE_string("style_weights", json.dumps(defaults.EVAL_STYLE_WEIGHTS),
+                    "JSON dict of style loss weights per VGG-16 endpoint.")
+flags.DEFINE_float("total_variation_weight", defaults.EVAL_TOTAL_VARIATION_WEIGHT,
+                   "Total variation loss weight.", lower_bound=0)
+flags.DEFINE_string("vgg_weights", "imagenet", "Loss network weights: imagenet, a Keras VGG16 "
+                    "weights file, a slim vgg_16 checkpoint, or random (tests only).")
+flags.DEFINE_string("eval_dir", None, "Output directory.")
+flags.DEFINE_integer("seed", defaults.EVAL_SEED, "Seed (grid styles, random weights).")
+flags.DEFINE_boolean("overwrite", False, "Replace the outputs of an earlier evaluation.")
+flags.mark_flags_as_required(["checkpoint", "eval_style_dataset_file", "imagenet_data_dir",
+                              "eval_dir"])
+FLAGS = flags.FLAGS
+# Flags that change the numbers, recorded in metrics.json (not where outputs go).
+RECORDED_FLAGS = ("checkpoint", "eval_style_dataset_file", "observed_style_dataset_file",
+                  "imagenet_data_dir", "vgg_weights")
+
+
+def parse_layer_weights(flag):
+    """--<flag> JSON -> validated {endpoint: float}; ValueError naming the flag."""
+    text = getattr(FLAGS, flag)
+    try:
+        return losses.validate_layer_weights(json.loads(text), flag.replace("_weights", ""))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--{flag}: not valid JSON ({error.msg}): {text}") from None
+    except ValueError as error:
+        raise ValueError(f"--{flag}: {error}") from None
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise ValueError(f"unexpected arguments: {' '.join(argv[1:])}")
+    content_weights = parse_layer_weights("content_weights")
+    style_weights = parse_layer_weights("style_weights")
+    import keras  # pylint: disable=import-outside-toplevel  # after flag checks: fast errors
+
+    from magenta_style import evaluation, vgg  # pylint: disable=import-outside-toplevel
+    evaluation.check_outputs_free(FLAGS.eval_dir, FLAGS.overwrite)
+    keras.utils.set_random_seed(FLAGS.seed)
+    start = time.monotonic()
+    model = evaluation.load_eval_model(FLAGS.checkpoint)
+    if FLAGS.vgg_weights == "random":
+        print("warning: --vgg_weights=random: the losses measure nothing (for tests only)",
+              file=sys.stderr)
+    loss_network = vgg.build_vgg16(FLAGS.vgg_weights)
+    style_sources = {"unobserved": FLAGS.eval_style_dataset_file,
+                     "observed": FLAGS.observed_style_dataset_file}
+    metrics = evaluation.evaluate(
+        model, loss_network, FLAGS.imagenet_data_dir, style_sources, FLAGS.eval_dir,
+        num_styles=FLAGS.num_evaluation_styles, allow_fewer=FLAGS.allow_fewer,
+        num_content_images=FLAGS.num_content_images, batch_size=FLAGS.batch_size,
+        image_size=FLAGS.image_size, content_weights=content_weights,
+        style_weights=style_weights, total_variation_weight=FLAGS.total_variation_weight,
+        seed=FLAGS.seed, overwrite=FLAGS.overwrite,
+        settings={name: FLAGS[name].value for name in RECORDED_FLAGS})
+    for name, stats in metrics["losses"].items():
+        summary = ", ".join(f"{key} {stats[key]['mean']:.4g}" for key in
+                            ("total_loss", "total_content_loss", "total_style_loss"))
+        print(f"{name} styles ({stats['total_loss']['count']}): mean {summary}")
+    print(f"wrote {FLAGS.eval_dir} in {time.monotonic() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    cli_utils.run(main)
