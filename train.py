@@ -6,7 +6,7 @@ r"""Trains an arbitrary-style Stylizer from TFRecords: one machine or many, resu
 
 Restarting with the same flags resumes from the newest checkpoint in
 --train_dir and stops at exactly --train_steps. TensorBoard: `tensorboard
---logdir <train_dir>`. See docs/train.md.
+--logdir <train_dir>`. See README.md, "Train your own model".
 """
 import dataclasses
 import json
