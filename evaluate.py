@@ -5,7 +5,8 @@
       --eval_dir=/runs/full/eval
 
 Writes metrics.json, per_style.csv, loss_distributions.png, stylized_grid.png,
-style_embedding.png and TensorBoard summaries into --eval_dir (see README.md, "Evaluate on unseen styles").
+style_embedding.png and TensorBoard summaries into --eval_dir (see README.md,
+"Evaluate on unseen styles").
 """
 import json
 import os
