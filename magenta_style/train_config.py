@@ -140,7 +140,7 @@ def validate(config):
     if config.strategy == "multi_worker":
         _require(os.environ.get("TF_CONFIG"),
                  "--strategy=multi_worker needs the TF_CONFIG environment variable "
-                 "(cluster and this task), see README.md, 'Train your own model')
+                 "(cluster and this task), see README.md, 'Train your own model'")
     return config
 
 
