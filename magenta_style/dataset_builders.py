@@ -19,9 +19,9 @@ import sys
 import time
 
 from magenta_style import defaults, dataset_sources, image_io
+from magenta_style.progress import Progress
 
 JPEG_QUALITY = 95
-PROGRESS_INTERVAL_S = 2.0
 
 
 class BuildError(RuntimeError):
@@ -36,27 +36,6 @@ def _encode(path, max_shorter_side, quality):
         return None, 0, 0, error.reason
     except Exception as error:  # pylint: disable=broad-except  # one file must not kill a build
         return None, 0, 0, f"{type(error).__name__}: {error}"
-
-
-class Progress:
-    """Prints `name: done/total (pct), rate img/s, ETA, skipped` every few seconds."""
-
-    def __init__(self, name, total, stream=None, interval=PROGRESS_INTERVAL_S):
-        self.name, self.total, self.interval = name, total, interval
-        self.stream = stream or sys.stderr
-        self.start = self.last = time.monotonic()
-
-    def update(self, done, skipped, final=False):
-        now = time.monotonic()
-        if not final and now - self.last < self.interval:
-            return
-        self.last = now
-        rate = done / max(now - self.start, 1e-9)
-        eta = (self.total - done) / rate if rate > 0 else float("inf")
-        eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta != float("inf") else "?"
-        percent = 100.0 * done / max(self.total, 1)
-        print(f"{self.name}: {done}/{self.total} images ({percent:.1f}%), {rate:.1f} img/s, "
-              f"ETA {eta_text}, {skipped} skipped", file=self.stream, flush=True)
 
 
 def _encoded_stream(candidates, wanted, encode, num_workers):
@@ -121,7 +100,7 @@ def _encode_to_shards(stream, temporaries, to_example, progress):
                 writers[shard].write(to_example(entry, jpeg, width, height))
                 counts[shard] += 1
                 labels.add(entry.label)
-            progress.update(sum(counts), len(skipped))
+            progress.update(sum(counts), f"{len(skipped)} skipped")
         for writer in writers:
             writer.close()
         if not sum(counts):
@@ -158,11 +137,12 @@ def _write(entries, shard_template, stale_glob, report_prefix, num_shards, to_ex
     encode = functools.partial(_encode, max_shorter_side=max_shorter_side, quality=quality)
     stream = _encoded_stream(dataset_sources.candidate_order(entries, num_images, seed), wanted,
                              encode, num_workers or os.cpu_count() or 1)
-    progress = Progress(name, min(wanted, len(entries)))
+    progress = Progress(min(wanted, len(entries)), "images", name=name,
+                        interval=defaults.PROGRESS_INTERVAL_S, log=log)
     temporaries = [_temporary(path) for path in shards]
     start = time.monotonic()
     counts, skipped, labels = _encode_to_shards(stream, temporaries, to_example, progress)
-    progress.update(sum(counts), len(skipped), final=True)
+    progress.update(sum(counts), f"{len(skipped)} skipped", final=True)
     for temporary, path in zip(temporaries, shards):
         os.replace(temporary, path)
     for path in glob.glob(stale_glob):  # shards of an earlier build with another count

@@ -64,6 +64,7 @@ BUILDER_MAX_SHORTER_SIDE = 512
 CONTENT_SHUFFLE_BUFFER = 1024  # records (~100 kB each) held for shuffling
 STYLE_SHUFFLE_BUFFER = 512  # per style source
 PIPELINE_MAX_DECODE_PIXELS = 1 << 26  # larger PNG records are skipped, not decoded
+PROGRESS_INTERVAL_S = 2.0  # seconds between throttled progress lines (builders, evaluation)
 
 # Evaluation (SPEC 5).
 NUM_EVALUATION_STYLES = 1024

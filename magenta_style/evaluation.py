@@ -23,7 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from magenta_style import data, dataset_builders, defaults, image_io, losses, plots, records
+from magenta_style import data, defaults, image_io, losses, plots, records
+from magenta_style.progress import Progress
 from magenta_style import weights as weights_lib
 
 SETS = ("unobserved", "observed")
@@ -299,7 +300,8 @@ def evaluate_styles(model, evaluator, content_images, sources, num_styles, image
     """
     keep_styles = set(keep_styles)
     skipped = data.SkippedRecords()
-    progress = dataset_builders.Progress(progress_name, num_styles)
+    progress = Progress(num_styles, "styles", name=progress_name,
+                        interval=defaults.PROGRESS_INTERVAL_S)
     digest = hashlib.sha256()
     sums, bottlenecks, metadata, kept = {}, [], [], {}
     done = 0
@@ -330,7 +332,7 @@ def evaluate_styles(model, evaluator, content_images, sources, num_styles, image
         for i in range(size):
             metadata.append({key: _text(batch[key][i]) for key in METADATA_COLUMNS})
         done += size
-        progress.update(done, skipped.result(), final=done >= num_styles)
+        progress.update(done, f"{skipped.result()} skipped records", final=done >= num_styles)
         if done >= num_styles:
             break
     return {"losses": {key: np.concatenate(parts) for key, parts in sums.items()},
@@ -454,7 +456,7 @@ def evaluate(model, loss_network, content_source, style_sources, eval_dir,
         results[name] = evaluate_styles(
             model, evaluator, content_images, sources, counts[name], image_size, batch_size,
             keep_styles=grid_styles if name == "unobserved" else (),
-            progress_name=f"evaluate {name} styles")
+            progress_name=f"evaluate {name}")
 
     tf.io.gfile.makedirs(eval_dir)
     kept = results["unobserved"]["kept"]

@@ -33,6 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from magenta_style import data, defaults, image_io
+from magenta_style.progress import Progress
 
 SAVED_MODEL_DIR = "saved_model"
 TFLITE_VARIANTS = {"tflite_float": "float", "tflite_fp16": "fp16", "tflite_dynamic": "dynamic",
@@ -557,24 +558,6 @@ def _staging_dir(output_dir, overwrite):
         shutil.rmtree(staging, ignore_errors=True)
 
 
-class Progress:
-    """Prints `[i/n] step ... s` lines with elapsed time and an ETA."""
-
-    def __init__(self, total, log=print):
-        self.total, self.done, self.log = total, 0, log
-        self.start = time.perf_counter()
-
-    @contextlib.contextmanager
-    def step(self, name):
-        began = time.perf_counter()
-        yield
-        self.done += 1
-        elapsed = time.perf_counter() - self.start
-        eta = elapsed / self.done * (self.total - self.done)
-        self.log(f"[{self.done}/{self.total}] {name}: {time.perf_counter() - began:.1f} s "
-                 f"(elapsed {elapsed:.0f} s, ETA {eta:.0f} s)")
-
-
 def export(model, output_dir, formats=defaults.EXPORT_FORMATS,
            style_image_size=defaults.STYLE_IMAGE_SIZE,
            content_image_size=defaults.EXPORT_CONTENT_IMAGE_SIZE,
@@ -608,22 +591,23 @@ def export(model, output_dir, formats=defaults.EXPORT_FORMATS,
     if "tflite_int8" in formats:
         calibration = calibration_images(representative_style_images, representative_content_images,
                                          num_calibration_images, style_image_size, check_size)
-    progress = Progress(len(formats) + (1 if tflite_formats else 0) + 1, log)
+    progress = Progress(len(formats) + (1 if tflite_formats else 0) + 1, "steps", name="export",
+                        log=log)
     with _staging_dir(output_dir, overwrite) as staging, \
             tempfile.TemporaryDirectory(prefix="magenta-style-tflite-source-") as source:
         if "saved_model" in formats:
-            with progress.step("saved_model"):
+            with progress.timed("saved_model"):
                 save_saved_model(model, os.path.join(staging, SAVED_MODEL_DIR))
         if tflite_formats:
-            with progress.step("TFLite source graph"):
+            with progress.timed("TFLite source graph"):
                 write_tflite_source(model, source, style_image_size, content_image_size)
         for export_format in tflite_formats:
-            with progress.step(export_format):
+            with progress.timed(export_format):
                 pair = tflite_pair(model, source, export_format, calibration)
                 for name, model_bytes in zip(tflite_filenames(export_format), pair):
                     with open(os.path.join(staging, name), "wb") as f:
                         f.write(model_bytes)
-        with progress.step("verification"):
+        with progress.timed("verification"):
             content, style = verification_inputs(style_image_size, check_size)
             reference = model((tf.constant(content), tf.constant(style))).numpy()
             checks = verify(staging, formats, reference, content, style, num_threads, tolerances)

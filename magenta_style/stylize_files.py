@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from magenta_style import color, defaults, image_io, transfer
+from magenta_style.progress import Progress
 
 GRID_FILE = "stylized_grid.png"
 
@@ -79,22 +80,6 @@ def _thumbnail(array, size=defaults.GRID_CELL_SIZE):
     return np.asarray(image, np.float32) / 255.0
 
 
-class Progress:
-    """One line per finished item with its time, the rate and the ETA."""
-
-    def __init__(self, total, stream=None):
-        self.total, self.done, self.stream = total, 0, stream or sys.stdout
-        self.start = time.perf_counter()
-
-    def step(self, message, seconds):
-        self.done += 1
-        elapsed = time.perf_counter() - self.start
-        rate = self.done / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - self.done) / rate if rate > 0 else 0.0
-        print(f"[{self.done}/{self.total}] {message} in {seconds:.2f} s "
-              f"({rate:.2f} img/s, ETA {eta:.0f} s)", file=self.stream, flush=True)
-
-
 def _styles(paths, size, square_crop, blend_weights, bottleneck_of, fail):
     """[(name, bottleneck [1, 100], thumbnail)] per readable style image, or one 'blend'."""
     import tensorflow as tf
@@ -154,7 +139,8 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
     stylize = tf.function(model.stylize, reduce_retracing=True)
     ext = "jpg" if output_format == "jpg" else "png"
     written, grid_rows = [], [[None] + [s[2] for s in styles for _ in interpolation_weights]]
-    progress = Progress(len(content_paths) * len(styles) * len(interpolation_weights), stream)
+    progress = Progress(len(content_paths) * len(styles) * len(interpolation_weights), "images",
+                        name="stylize", stream=stream)
     per_content = len(styles) * len(interpolation_weights)
     for content_path in content_paths:
         try:
@@ -199,7 +185,7 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
                 written.append(path)
                 row.append(_thumbnail(stylized) if grid else None)
                 height, width = stylized.shape[:2]
-                progress.step(f"{name} {width}x{height}", time.perf_counter() - start)
+                progress.advance(f"{name} {width}x{height} in {time.perf_counter() - start:.2f} s")
         grid_rows.append(row)
     if grid and written:
         path = os.path.join(output_dir, GRID_FILE)

@@ -23,13 +23,13 @@ import os
 import json
 import shutil
 import tempfile
-import time
 
 import keras
 import tensorflow as tf
 from absl import logging
 
 from magenta_style import data, defaults, losses, slim_backbones, stylizer, vgg, weights
+from magenta_style.progress import Progress
 from magenta_style.train_config import RANDOM, is_tf_checkpoint
 
 MEAN, SUM = tf.distribute.ReduceOp.MEAN, tf.distribute.ReduceOp.SUM
@@ -354,43 +354,13 @@ class InputFeed:
 # ----------------------------------------------------------------------------
 # Observability.
 
-class Progress:
-    """Console progress line: step, main losses, steps/s, images/s and ETA."""
-
-    def __init__(self, start_step, train_steps, global_batch):
-        self.train_steps, self.global_batch = train_steps, global_batch
-        self.mark_step, self.mark_time = start_step, None
-
-    def start(self, step):
-        """Starts timing after `step` (the first step also traces and compiles)."""
-        self.mark_step, self.mark_time = step, time.perf_counter()
-
-    def rates(self, step):
-        """(steps/s, images/s) since the last call; restarts the window."""
-        if self.mark_time is None:
-            self.start(step)
-            return 0.0, 0.0
-        now = time.perf_counter()
-        steps_per_second = (step - self.mark_step) / max(now - self.mark_time, 1e-9)
-        self.mark_step, self.mark_time = step, now
-        return steps_per_second, steps_per_second * self.global_batch
-
-    def line(self, step, terms, steps_per_second):
-        remaining = self.train_steps - step
-        eta = _format_duration(remaining / steps_per_second) if steps_per_second > 0 else "?"
-        shown = " ".join(f"{key}={float(terms[key]):.4g}" for key in
-                         ("total_loss", "total_content_loss", "total_style_loss",
-                          "weighted_total_variation_loss", "bottleneck_loss") if key in terms)
-        return (f"step {step}/{self.train_steps} {shown} | {steps_per_second:.2f} steps/s "
-                f"{steps_per_second * self.global_batch:.1f} images/s | ETA {eta}")
+_SHOWN_LOSSES = ("total_loss", "total_content_loss", "total_style_loss",
+                 "weighted_total_variation_loss", "bottleneck_loss")
 
 
-def _format_duration(seconds):
-    seconds = int(seconds)
-    days, seconds = divmod(seconds, 86400)
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
-    return (f"{days}d " if days else "") + f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+def _loss_text(terms):
+    """The main loss terms as `key=value` for the console line."""
+    return " ".join(f"{key}={float(terms[key]):.4g}" for key in _SHOWN_LOSSES if key in terms)
 
 
 def write_scalar_summaries(step, terms, learning_rate, steps_per_second, images_per_second,
@@ -551,7 +521,9 @@ def _train(config, strategy, chief, dataset_fn, print_fn):
         print_fn(f"{config.train_dir} is already at step {current} >= --train_steps="
                  f"{config.train_steps}; nothing to do")
         return model
-    progress = Progress(current, config.train_steps, config.batch_size)
+    progress = Progress(config.train_steps, "steps", name="train", log=print_fn)
+    progress.restart(current)
+    timing = False  # the rate window starts after the first step (it traces and compiles)
     learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
     with writer.as_default():
         while current < config.train_steps:
@@ -564,20 +536,25 @@ def _train(config, strategy, chief, dataset_fn, print_fn):
                     f"non-finite total_loss ({total}) at step {current}: stopped without saving; "
                     f"last good checkpoint: {checkpointer.latest or 'none'} (try a lower "
                     "--learning_rate or --clip_gradient_norm)")
-            if progress.mark_time is None:
-                progress.start(current)  # the first step traced and compiled
+            if not timing:
+                progress.restart(current)
+                timing = True
             last = current == config.train_steps
-            if current % config.summary_interval_steps == 0 or last:
-                steps_per_second, images_per_second = progress.rates(current)
-                write_scalar_summaries(
-                    current, terms, learning_rate, steps_per_second, images_per_second,
-                    skipped.result(),
-                    float(optimizer.dynamic_scale.numpy()) if config.mixed_precision else None)
-                write_image_summaries(current, strategy, batch, stylized)
-                writer.flush()
-                print_fn(progress.line(current, terms, steps_per_second))
-            elif current % config.log_interval_steps == 0:
-                print_fn(progress.line(current, terms, progress.rates(current)[0]))
+            summary = current % config.summary_interval_steps == 0 or last
+            if summary or current % config.log_interval_steps == 0:
+                progress.done = current
+                steps_per_second = progress.rate()  # since the last line
+                images_per_second = steps_per_second * config.batch_size
+                progress.update(current, _loss_text(terms), f"{images_per_second:.1f} images/s",
+                                final=True)
+                progress.restart()
+                if summary:
+                    write_scalar_summaries(
+                        current, terms, learning_rate, steps_per_second, images_per_second,
+                        skipped.result(),
+                        float(optimizer.dynamic_scale.numpy()) if config.mixed_precision else None)
+                    write_image_summaries(current, strategy, batch, stylized)
+                    writer.flush()
             if current % config.save_interval_steps == 0 or last:
                 path = checkpointer.save()
                 if path:

@@ -112,7 +112,7 @@ def test_style_script_end_to_end(pbn, tmp_path):
             "--split=train", "--holdout_artists", "--num_shards=2", "--num_workers=2"]
     result = _run_script("build_style_tfrecords.py", *args)
     assert result.returncode == 0, result.stderr
-    assert "img/s" in result.stderr and "skipped 1" in result.stderr
+    assert "images/s" in result.stderr and "skipped 1" in result.stderr
     names = sorted(os.listdir(tmp_path / "records"))
     assert names == ["pbn_train-00000-of-00002.tfrecord", "pbn_train-00001-of-00002.tfrecord",
                      "pbn_train.skipped.txt", "pbn_train.summary.json"]

@@ -77,7 +77,7 @@ def test_cli_end_to_end_with_bad_files_then_refuses_to_overwrite(inputs, model_f
     assert "stylized_grid.png" in written
     with Image.open(out / "cmyk_stylized_style_a_0.png") as image:
         assert image.size == (44, 36) and image.mode == "RGB"  # full resolution: content's own size
-    assert "[1/" in result.stdout and "img/s" in result.stdout and "ETA" in result.stdout
+    assert "stylize: 1/" in result.stdout and "images/s" in result.stdout and "ETA" in result.stdout
 
     before = {name: os.path.getmtime(out / name) for name in written}
     again = _run(*args)

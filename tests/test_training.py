@@ -107,7 +107,8 @@ def test_run_then_non_finite_loss_keeps_last_good_checkpoint(tmp_path):
     message = str(error.value)
     assert "non-finite total_loss (nan) at step 3" in message and "ckpt-2" in message
     assert "\n" not in message
-    assert any(line.startswith("step 2/6 total_loss=") and "ETA" in line for line in lines)
+    assert any(line.startswith("train: 2/6 steps (33.3%)") and "total_loss=" in line
+               and "ETA" in line for line in lines)
     assert tf.train.latest_checkpoint(str(run)).endswith("ckpt-2")
     reader = tf.train.load_checkpoint(str(run))
     assert reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE") == 2
@@ -153,7 +154,7 @@ def test_distillation_lowers_bottleneck_loss_and_keeps_copied_head(tmp_path, tea
                          summary_interval_steps=100, save_interval_steps=100,
                          learning_rate=1e-2)
     student = training.train(config, fixed_batches(), print_fn=lines.append)
-    history = [float(line.split("bottleneck_loss=")[1].split()[0]) for line in lines
+    history = [float(line.split("bottleneck_loss=")[1].split(",")[0]) for line in lines
                if "bottleneck_loss=" in line]
     assert len(history) == 12 and all(np.isfinite(history))
     assert np.mean(history[-3:]) < 0.5 * np.mean(history[:2]), history
