@@ -23,6 +23,7 @@ import dataclasses
 import glob
 import math
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -32,7 +33,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from magenta_style import data, defaults, image_io
+from magenta_style import data, defaults, image_io, weights
 from magenta_style.progress import Progress
 
 SAVED_MODEL_DIR = "saved_model"
@@ -220,6 +221,73 @@ def _text(value):
     return value.decode() if isinstance(value, bytes) else value
 
 
+WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+_SCOPE_SUFFIX = re.compile(r"_\d+$")  # the converter's name scopes are layer names + '_N'
+
+
+def _keras_layers_in(tensor_name, layer_names):
+    """Keras layer names (from `layer_names`) that a converter tensor name's path mentions.
+
+    'style_params_1/style_params_..._Conv_1_2/MatMul;...' -> {'style_params_..._Conv_1'}:
+    each path segment is a layer's name scope, the layer name plus '_N'.
+    """
+    found = set()
+    for segment in re.split(r"[;/]", tensor_name):
+        stripped = _SCOPE_SUFFIX.sub("", segment)
+        if stripped in layer_names:
+            found.add(stripped)
+        elif segment in layer_names:
+            found.add(segment)
+    return found
+
+
+def rename_weight_tensors(model_bytes, alpha):
+    """Gives conv filters and biases the released weight tensor names (SPEC 6).
+
+    For every CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED op of subgraph 0
+    made from a layer of `weights.released_mobile_table(alpha)`: the filter
+    becomes '<scope>/weights' ('<scope>/depthwise_weights'), the bias
+    '<scope>/Conv2D_bias' ('<scope>/depthwise_bias'), so that
+    `weights.load_model('predict.tflite,transfer.tflite')` reads the pair back.
+    A float16 constant feeding a DEQUANTIZE op gets the name (int8 constants
+    keep their quantization). Constants the converter shares between several
+    of these ops (deduplicated equal values, e.g. the zero biases of the
+    convs before a style norm) keep their converter names. Raises ExportError
+    when two ops claim the same layer.
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    names = weights.released_weight_names(alpha)
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_bytes))
+    subgraph = model.subgraphs[0]
+    tensors = subgraph.tensors
+    ops = [(flatbuffer_utils.opcode_to_name(model, op.opcodeIndex), op) for op in subgraph.operators]
+    dequantized_from = {op.outputs[0]: op.inputs[0] for kind, op in ops if kind == "DEQUANTIZE"}
+
+    def constant(op, position):
+        index = op.inputs[position] if position < len(op.inputs) else -1
+        return dequantized_from.get(index, index)
+
+    weight_ops = [op for kind, op in ops if kind in WEIGHT_OPS]
+    users = collections.Counter(constant(op, p) for op in weight_ops for p in (1, 2))
+    claimed = {}
+    for op in weight_ops:
+        weight = constant(op, 1)
+        layers = (_keras_layers_in(_text(tensors[op.outputs[0]].name), names)
+                  | _keras_layers_in(_text(tensors[weight].name), names))
+        if len(layers) != 1:
+            continue  # not a layer of the released model (or an ambiguous name: left alone)
+        layer = layers.pop()
+        if layer in claimed:
+            raise ExportError(f"TFLite ops {claimed[layer]!r} and {_text(tensors[weight].name)!r} "
+                              f"both come from Keras layer {layer}")
+        claimed[layer] = _text(tensors[weight].name)
+        for index, name in ((weight, names[layer]), (constant(op, 2), weights.released_bias_name(names[layer]))):
+            if index >= 0 and users[index] == 1:
+                tensors[index].name = name.encode()
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
 def convert_tflite(source_dir, signature_key, export_format, representative=None,
                    quantized_ops=None):
     """Converts one endpoint of `write_tflite_source`'s SavedModel; returns bytes.
@@ -289,8 +357,10 @@ def tflite_pair(model, source_dir, export_format, calibration=None,
 
     predict = convert_tflite(source_dir, "predict", export_format, predict_data, None)
     transfer = convert_tflite(source_dir, "transfer", export_format, transfer_data, quantized_ops)
-    pair = (rename_io_tensors(predict, PREDICT_INPUTS, PREDICT_OUTPUTS),
-            rename_io_tensors(transfer, TRANSFER_INPUTS, TRANSFER_OUTPUTS))
+    pair = (rename_weight_tensors(rename_io_tensors(predict, PREDICT_INPUTS, PREDICT_OUTPUTS),
+                                  model.alpha),
+            rename_weight_tensors(rename_io_tensors(transfer, TRANSFER_INPUTS, TRANSFER_OUTPUTS),
+                                  model.alpha))
     for name, model_bytes in zip(tflite_filenames(export_format), pair):
         custom = custom_operators(model_bytes)
         if custom:

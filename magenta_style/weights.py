@@ -177,6 +177,24 @@ def released_mobile_table(alpha=defaults.MOBILE_ALPHA):
     return table
 
 
+def released_weight_names(alpha=defaults.MOBILE_ALPHA):
+    """{Keras conv / Dense layer name: released weight tensor name} (released_mobile_table reversed).
+
+    E.g. 'block_3_project' -> 'MobilenetV2/expanded_conv_3/project/weights',
+    'contract_conv1' -> 'transformer/contract/conv1/weights'.
+    """
+    return {layer: sources[0] for _, layer, _, sources in released_mobile_table(alpha)}
+
+
+def released_bias_name(weight_name):
+    """Released name of the bias a conv op adds: '<scope>/weights' -> '<scope>/Conv2D_bias',
+
+    '<scope>/depthwise_weights' -> '<scope>/depthwise_bias'.
+    """
+    scope, kind = weight_name.rsplit("/", 1)
+    return f"{scope}/depthwise_bias" if kind == "depthwise_weights" else f"{scope}/Conv2D_bias"
+
+
 _MOBILENET_BN_OF_CONV = {conv: norm for _, conv, norm, _ in _mobilenet_units()}
 
 

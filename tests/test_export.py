@@ -131,6 +131,47 @@ def test_tflite_tensor_names_shapes_and_builtin_ops(exported):
     assert int8_ops["QUANTIZE"] > 0 and int8_ops["DEQUANTIZE"] > 0  # int8 convs, float norms
 
 
+def _tflite_tensor_names(path):
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    tflite_model = flatbuffer_utils.read_model(str(path))
+    return {t.name.decode() for t in tflite_model.subgraphs[0].tensors}
+
+
+@pytest.mark.slow
+def test_tflite_pairs_carry_the_released_weight_names(exported):
+    output_dir, _ = exported
+    for export_format in defaults.EXPORT_FORMATS[1:]:
+        predict_name, transfer_name = exporting.tflite_filenames(export_format)
+        predict = _tflite_tensor_names(output_dir / predict_name)
+        transfer_names = _tflite_tensor_names(output_dir / transfer_name)
+        assert {"MobilenetV2/expanded_conv_3/project/weights",
+                "MobilenetV2/expanded_conv_3/depthwise/depthwise_weights",
+                "MobilenetV2/Conv/weights", "mobilenet_conv/Conv/weights"} <= predict, export_format
+        assert {"transformer/contract/conv1/weights",
+                "style_params/transformer/residual/residual1/conv1/StyleNorm/Conv_1/weights",
+                "transformer/expand/conv3/conv/weights"} <= transfer_names, export_format
+        # Every weight the importer looks up is there.
+        missing = set(weights.released_weight_names().values()) - predict - transfer_names
+        assert not missing, (export_format, sorted(missing))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("export_format,min_psnr", [("tflite_float", 80.0), ("tflite_fp16", 40.0),
+                                                    ("tflite_int8", 30.0)])
+def test_exported_tflite_pair_loads_back_as_a_stylizer(exported, model, export_format, min_psnr):
+    output_dir, _ = exported
+    predict, transfer_path = (output_dir / name for name in exporting.tflite_filenames(export_format))
+    loaded = weights.load_model(f"{predict},{transfer_path}")
+    assert isinstance(loaded, stylizer.Stylizer)
+    assert loaded.alpha == model.alpha
+    assert stylizer.model_type_of(loaded) == stylizer.model_type_of(model) == "mobile"
+    content, style = _inputs()
+    reference = model((tf.constant(content), tf.constant(style))).numpy()
+    output = loaded((tf.constant(content), tf.constant(style))).numpy()
+    assert exporting.psnr(output, reference) >= min_psnr
+
+
 @pytest.mark.slow
 def test_saved_model_tf_hub_contract(exported, model):
     import tensorflow_hub as hub
@@ -297,3 +338,14 @@ def test_pretrained_mobile_round_trip_at_released_shapes(tmp_path, monkeypatch):
         ("content_image", [1, 384, 384, 3]), ("mobilenet_conv/Conv/BiasAdd", [1, 1, 1, 100])]
     predict = exporting.load_interpreter(str(output_dir / "style_predict_int8.tflite"))
     assert predict.get_input_details()[0]["shape"].tolist() == [1, 256, 256, 3]
+    # Trained weights (distinct biases, none shared) read back by the released names.
+    assert {"transformer/contract/conv1/weights", "transformer/contract/conv1/Conv2D_bias"} \
+        <= _tflite_tensor_names(output_dir / "style_transfer_int8.tflite")
+    assert {"MobilenetV2/expanded_conv_3/depthwise/depthwise_weights",
+            "MobilenetV2/expanded_conv_3/depthwise/depthwise_bias"} \
+        <= _tflite_tensor_names(output_dir / "style_predict_int8.tflite")
+    loaded = weights.load_model(f"{output_dir / 'style_predict_int8.tflite'},"
+                                f"{output_dir / 'style_transfer_int8.tflite'}")
+    content, style = exporting.verification_inputs(256, 384)
+    reference = model((tf.constant(content), tf.constant(style))).numpy()
+    assert exporting.psnr(loaded((tf.constant(content), tf.constant(style))).numpy(), reference) >= 30.0
