@@ -26,7 +26,7 @@ def load_slim_backbone_checkpoint(model, path):
 
     Raises weights.ModelSpecError naming the first missing or mis-shaped tensor.
     """
-    prefix = tf.train.latest_checkpoint(path) if tf.io.gfile.isdir(path) else path
+    prefix = weights.checkpoint_prefix(path) or path
     try:
         reader = tf.train.load_checkpoint(prefix)
     except (tf.errors.OpError, ValueError) as error:

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from magenta_style import defaults, losses, stylizer
 # One definition of "is a TF checkpoint" (prefix or directory), shared with the VGG loader.
-from magenta_style.vgg import _is_tf_checkpoint as is_tf_checkpoint  # noqa: F401
+from magenta_style.weights import checkpoint_prefix
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 # Weight specs that are not paths.
@@ -85,7 +85,7 @@ def parse_layer_weights(text, flag):
 def _check_weights_spec(flag, spec, allowed_kinds):
     if spec in (IMAGENET, RANDOM):
         return
-    if not (tf.io.gfile.exists(spec) or is_tf_checkpoint(spec)):
+    if not (tf.io.gfile.exists(spec) or checkpoint_prefix(spec)):
         raise TrainConfigError(f"--{flag}={spec}: no such file or checkpoint "
                                f"(expected {allowed_kinds})")
 
@@ -147,5 +147,5 @@ def validate(config):
 def _check_model_spec(flag, spec):
     if spec.startswith("pretrained:"):
         return  # resolved by weights.load_model
-    _require(tf.io.gfile.exists(spec) or is_tf_checkpoint(spec),
+    _require(tf.io.gfile.exists(spec) or checkpoint_prefix(spec),
              f"--{flag}={spec}: no such file, train_dir or checkpoint")

@@ -30,7 +30,7 @@ from absl import logging
 
 from magenta_style import data, defaults, losses, slim_backbones, stylizer, vgg, weights
 from magenta_style.progress import Progress
-from magenta_style.train_config import RANDOM, is_tf_checkpoint
+from magenta_style.train_config import RANDOM
 
 MEAN, SUM = tf.distribute.ReduceOp.MEAN, tf.distribute.ReduceOp.SUM
 
@@ -101,7 +101,7 @@ def build_predictor_stylizer(model_type, alpha, predictor_weights):
     """build_stylizer with any --predictor_weights: imagenet | Keras file | slim checkpoint | random."""
     if predictor_weights == RANDOM:
         _warn_random("--predictor_weights")
-    slim = predictor_weights != RANDOM and is_tf_checkpoint(predictor_weights)
+    slim = predictor_weights != RANDOM and weights.checkpoint_prefix(predictor_weights) is not None
     model = stylizer.build_stylizer(model_type, alpha=alpha,
                                     predictor_weights=None if slim else predictor_weights)
     if slim:

@@ -64,9 +64,12 @@ def load_vgg_weights(model, weights):
     """Fills `model` from 'imagenet', a Keras weights file or a slim checkpoint."""
     import tensorflow as tf  # checkpoint reading is TF-specific
 
+    from magenta_style.weights import checkpoint_prefix  # weight import owns checkpoint lookup
+
     names = conv_layer_names()
-    if weights != "imagenet" and _is_tf_checkpoint(weights):
-        reader = tf.train.load_checkpoint(weights)
+    prefix = checkpoint_prefix(weights) if weights != "imagenet" else None
+    if prefix is not None:
+        reader = tf.train.load_checkpoint(prefix)
         for scope, keras_layer in names:
             for suffix in ("weights", "biases"):
                 if not reader.has_tensor(f"{scope}/{suffix}"):
@@ -82,13 +85,3 @@ def load_vgg_weights(model, weights):
             # Keras' VGG16 weights come from Caffe and expect BGR; ours take RGB.
             kernel = kernel[:, :, ::-1, :]
         model.get_layer(keras_layer).set_weights([kernel, bias])
-
-
-def _is_tf_checkpoint(path):
-    import tensorflow as tf
-
-    try:
-        return tf.train.latest_checkpoint(path) is not None if tf.io.gfile.isdir(path) else \
-            tf.io.gfile.exists(path + ".index")
-    except (tf.errors.OpError, TypeError):
-        return False

@@ -285,15 +285,22 @@ def assign_from_table(model, table, read):
 # --------------------------------------------------------------------------
 # Magenta TF1 checkpoints
 
-def _tf1_checkpoint_prefix(spec):
-    """A TF1 checkpoint prefix from a prefix or a directory, or None if `spec` is neither."""
-    if tf.io.gfile.isdir(spec):
-        latest = tf.train.latest_checkpoint(spec)
-        if latest is None:
-            indexes = sorted(glob.glob(os.path.join(spec, "*.index")))
-            latest = indexes[-1][:-len(".index")] if indexes else None
-        return latest
-    return spec if tf.io.gfile.exists(spec + ".index") else None
+def checkpoint_prefix(spec):
+    """A TF checkpoint prefix from a prefix or a directory, or None if `spec` is neither.
+
+    A directory without a `checkpoint` state file (copied checkpoints) gives
+    its last `*.index` file's prefix.
+    """
+    try:
+        if tf.io.gfile.isdir(spec):
+            latest = tf.train.latest_checkpoint(spec)
+            if latest is None:
+                indexes = sorted(glob.glob(os.path.join(spec, "*.index")))
+                latest = indexes[-1][:-len(".index")] if indexes else None
+            return latest
+        return spec if tf.io.gfile.exists(spec + ".index") else None
+    except (tf.errors.OpError, TypeError):
+        return None
 
 
 def load_tf1_checkpoint(prefix):
@@ -618,7 +625,7 @@ def load_model(spec):
         return load_released_pair(*pair)
     if not tf.io.gfile.exists(spec) and not tf.io.gfile.exists(spec + ".index"):
         raise ModelSpecError(f"{spec}: no such file or directory")
-    prefix = _tf1_checkpoint_prefix(spec)
+    prefix = checkpoint_prefix(spec)
     if prefix is not None:
         return load_tf1_checkpoint(prefix)
     raise ModelSpecError(f"{spec}: not a model this tool can read (expected {PRETRAINED_MOBILE}, "

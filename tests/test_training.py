@@ -195,7 +195,7 @@ def test_slim_backbone_checkpoint_round_trip(tmp_path, model_type, probe):
             arrays[name] = rng.uniform(0.5, 1.5, size=variable.shape).astype(np.float32)
             variables[name] = variable
     prefix = tf1_checkpoint.write_tf1_checkpoint(tmp_path / "slim.ckpt", arrays)
-    assert train_config.is_tf_checkpoint(prefix)  # how --predictor_weights routes it here
+    assert weights.checkpoint_prefix(prefix) == prefix  # how --predictor_weights routes it here
     slim_backbones.load_slim_backbone_checkpoint(model, prefix)
     for name in (next(n for n in arrays if n.startswith(probe)), sorted(arrays)[0]):
         np.testing.assert_array_equal(variables[name].numpy(), arrays[name])
