@@ -8,7 +8,7 @@ setup(
                  "stylization (Ghiasi et al., BMVC 2017)"),
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
-    python_requires=">=3.9",
+    python_requires=">=3.10",
     packages=find_packages(include=["magenta_style", "magenta_style.*"]),
     install_requires=[
         "tensorflow>=2.16",
