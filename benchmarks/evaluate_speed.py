@@ -17,6 +17,7 @@ import time
 from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.timing import interleaved_times  # noqa: E402
 from magenta_style import cli_utils, defaults  # noqa: E402  pylint: disable=wrong-import-position
 
 flags.DEFINE_list("model_types", ["mobile", "full"], "Models to time.")
@@ -55,18 +56,6 @@ def naive_loop(model, loss_network, content_images, sources):
     return run
 
 
-def best_seconds(runs, rounds):
-    """Fastest of `rounds` calls of each of `runs`, in seconds; the runs alternate within a
-    round so that both see the same machine load."""
-    times = [[] for _ in runs]
-    for _ in range(rounds):
-        for run, measured in zip(runs, times):
-            start = time.perf_counter()
-            run()
-            measured.append(time.perf_counter() - start)
-    return [min(measured) for measured in times]
-
-
 def main(argv):
     del argv
     import keras  # pylint: disable=import-outside-toplevel
@@ -102,7 +91,7 @@ def main(argv):
         ours_loop()  # trace at this batch size
         naive = naive_loop(model, loss_network, content_images, sources)
         ours, naive = (seconds / FLAGS.num_peer_styles
-                       for seconds in best_seconds((ours_loop, naive), FLAGS.rounds))
+                       for seconds in map(min, interleaved_times((ours_loop, naive), FLAGS.rounds)))
         overhead = max(wall - FLAGS.num_styles * ours, 0.0)
         # From the warm rate plus the one-off costs, and from the end-to-end rate.
         low, high = sorted((overhead + FLAGS.target_styles * ours,

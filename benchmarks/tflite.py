@@ -18,6 +18,7 @@ import numpy as np
 from absl import flags, logging
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.timing import interleaved_times  # noqa: E402
 from magenta_style import cli_utils, defaults, exporting, stylizer, weights  # noqa: E402  pylint: disable=wrong-import-position
 
 flags.DEFINE_string("checkpoint", weights.PRETRAINED_MOBILE,
@@ -112,17 +113,15 @@ def main(argv):
 
         quality = {name: exporting.psnr(run(content, bottleneck), reference)
                    for name, run in runners.items()}
-        times = {name: [] for name in runners}
         start = time.perf_counter()
-        for index in range(FLAGS.rounds):
-            for name, run in runners.items():
-                began = time.perf_counter()
-                run(content, bottleneck)
-                times[name].append(time.perf_counter() - began)
+
+        def report(index):
             if (index + 1) % 5 == 0:
                 elapsed = time.perf_counter() - start
                 print(f"round {index + 1}/{FLAGS.rounds}, {(index + 1) / elapsed:.2f} rounds/s, "
                       f"ETA {elapsed / (index + 1) * (FLAGS.rounds - index - 1):.0f} s")
+        calls = [lambda run=run: run(content, bottleneck) for run in runners.values()]
+        times = dict(zip(runners, interleaved_times(calls, FLAGS.rounds, on_round=report)))
 
     medians = {name: 1000.0 * float(np.median(t)) for name, t in times.items()}
     peer_ms = medians.get("onnx_released_int8")
