@@ -16,6 +16,7 @@ import keras
 from keras import layers
 
 from magenta_style import defaults, transfer
+from magenta_style.transfer import keras_name  # one scope -> Keras name rule for all networks
 
 INCEPTION_V3 = "inception_v3"
 MOBILENET_V2 = "mobilenet_v2"
@@ -96,11 +97,6 @@ def inception_conv_scopes():
     for block, branches in INCEPTION_MIXED:
         scopes += [f"{block}/{spec[1]}" for branch in branches for spec in branch if spec[0] == "conv"]
     return scopes
-
-
-def keras_name(scope):
-    """Slim scope -> Keras layer name (`/` is not allowed in Keras names)."""
-    return scope.replace("/", "_")
 
 
 def build_inception_v3_mixed_6e(name="InceptionV3"):

@@ -28,7 +28,7 @@ MIN_CONTENT_SIZE = 5  # the 9x9 reflect pad of contract/conv1 needs H, W > 4
 
 
 def keras_name(scope):
-    """Reference scope below `transformer/` -> Keras layer name."""
+    """Reference scope -> Keras layer name (`/` is not allowed in Keras names)."""
     return scope.replace("/", "_")
 
 
@@ -74,11 +74,11 @@ def build_transfer_network(alpha=defaults.FULL_ALPHA, name="transformer"):
         norm_params[scope] = (beta, gamma)
         offset += 2 * depth
 
-    def conv_block(x, scope, depth, kernel_size, stride=1):
-        """reflect pad -> conv (no bias) -> conditional style norm."""
-        x = ReflectionPadding2D(kernel_size // 2, name=keras_name(scope) + "_pad")(x)
-        x = _conv(depth, kernel_size, stride, keras_name(scope))(x)
+    def conv_block(x, scope, kernel_size):
+        """reflect pad -> conv (no bias, depth from STYLE_NORM_LAYERS) -> conditional style norm."""
         beta, gamma = norm_params[scope]
+        x = ReflectionPadding2D(kernel_size // 2, name=keras_name(scope) + "_pad")(x)
+        x = _conv(beta.shape[-1], kernel_size, 1, keras_name(scope))(x)
         return ConditionalStyleNorm(name=keras_name(scope) + "_StyleNorm")([x, beta, gamma])
 
     h = PadToMultiple(TOTAL_STRIDE, name="pad_to_stride")(content)  # [B, H4, W4, 3]
@@ -93,22 +93,20 @@ def build_transfer_network(alpha=defaults.FULL_ALPHA, name="transformer"):
         h = layers.ReLU(name=keras_name(scope) + "_relu")(h)
     # h: [B, H4/4, W4/4, 128 alpha]
 
-    depth = int(alpha * 128)
     for block in range(1, 6):
         scope = f"residual/residual{block}"
-        r = conv_block(h, scope + "/conv1", depth, 3)
+        r = conv_block(h, scope + "/conv1", 3)
         r = layers.ReLU(name=keras_name(scope) + "_conv1_relu")(r)
-        r = conv_block(r, scope + "/conv2", depth, 3)
+        r = conv_block(r, scope + "/conv2", 3)
         h = layers.Add(name=keras_name(scope) + "_add")([h, r])
 
-    for scope, upsample, kernel_size, depth in (("expand/conv1/conv", True, 3, int(alpha * 64)),
-                                                ("expand/conv2/conv", True, 3, int(alpha * 32))):
+    for scope in ("expand/conv1/conv", "expand/conv2/conv"):
         h = NearestUpsampling2D(2, name=keras_name(scope) + "_upsample")(h)
-        h = conv_block(h, scope, depth, kernel_size)
+        h = conv_block(h, scope, 3)
         h = layers.ReLU(name=keras_name(scope) + "_relu")(h)
     # h: [B, H4, W4, 32 alpha]
 
-    h = conv_block(h, "expand/conv3/conv", 3, 9)
+    h = conv_block(h, "expand/conv3/conv", 9)
     h = layers.Activation("sigmoid", name="expand_conv3_conv_Sigmoid", dtype="float32")(h)
     stylized = CropLike(name="crop_to_content")([h, content])  # [B, H, W, 3]
     return keras.Model([content, style_params], stylized, name=name)
