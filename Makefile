@@ -21,7 +21,7 @@ $(DEMO_STAMP): setup.py | $(PY)
 	touch $(DEMO_STAMP)
 
 demo: $(DEMO_STAMP)
-	$(PY) -m magenta_style.demo --output_dir=demo_output
+	$(PY) -m magenta_style.cli.demo --output_dir=demo_output
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -16,7 +16,10 @@ import time
 from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from magenta_style import cli_utils, defaults, losses  # noqa: E402  pylint: disable=wrong-import-position
+from magenta_style import defaults
+from magenta_style.cli import runner
+from magenta_style.errors import UsageError
+from magenta_style.nets import losses
 
 flags.DEFINE_string("checkpoint", None, "Model: a train_dir, a .keras file, a Magenta checkpoint, "
                     "pretrained:mobile, or an exported SavedModel directory.")
@@ -43,7 +46,7 @@ flags.DEFINE_string("style_weights", json.dumps(defaults.EVAL_STYLE_WEIGHTS),
                     "JSON dict of style loss weights per VGG-16 endpoint.")
 flags.DEFINE_float("total_variation_weight", defaults.EVAL_TOTAL_VARIATION_WEIGHT,
                    "Total variation loss weight.", lower_bound=0)
-flags.DEFINE_string("vgg_weights", "imagenet", "Loss network weights: imagenet, a Keras VGG16 "
+flags.DEFINE_string("vgg_weights", defaults.LOSS_NETWORK_WEIGHTS, "Loss network weights: imagenet, a Keras VGG16 "
                     "weights file, a slim vgg_16 checkpoint, or random (tests only).")
 flags.DEFINE_string("eval_dir", None, "Output directory.")
 flags.DEFINE_integer("seed", defaults.EVAL_SEED, "Seed (grid styles, random weights).")
@@ -56,36 +59,29 @@ RECORDED_FLAGS = ("checkpoint", "eval_style_dataset_file", "observed_style_datas
                   "imagenet_data_dir", "vgg_weights")
 
 
-def parse_layer_weights(flag):
-    """--<flag> JSON -> validated {endpoint: float}; ValueError naming the flag."""
-    text = getattr(FLAGS, flag)
-    try:
-        return losses.validate_layer_weights(json.loads(text), flag.replace("_weights", ""))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"--{flag}: not valid JSON ({error.msg}): {text}") from None
-    except ValueError as error:
-        raise ValueError(f"--{flag}: {error}") from None
-
 
 def main(argv):
     if len(argv) > 1:
-        raise ValueError(f"unexpected arguments: {' '.join(argv[1:])}")
-    content_weights = parse_layer_weights("content_weights")
-    style_weights = parse_layer_weights("style_weights")
+        raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    content_weights = losses.parse_layer_weights(FLAGS.content_weights, "content_weights")
+    style_weights = losses.parse_layer_weights(FLAGS.style_weights, "style_weights")
     import keras  # pylint: disable=import-outside-toplevel  # after flag checks: fast errors
 
-    from magenta_style import evaluation, vgg  # pylint: disable=import-outside-toplevel
-    evaluation.check_outputs_free(FLAGS.eval_dir, FLAGS.overwrite)
+    from magenta_style.evaluation.loop import evaluate
+    from magenta_style.evaluation.models import load_eval_model
+    from magenta_style.evaluation.reports import check_outputs_free
+    from magenta_style.weights.vgg import load_vgg16
+    check_outputs_free(FLAGS.eval_dir, FLAGS.overwrite)
     keras.utils.set_random_seed(FLAGS.seed)
     start = time.monotonic()
-    model = evaluation.load_eval_model(FLAGS.checkpoint)
-    if FLAGS.vgg_weights == "random":
+    model = load_eval_model(FLAGS.checkpoint)
+    if FLAGS.vgg_weights == defaults.RANDOM:
         print("warning: --vgg_weights=random: the losses measure nothing (for tests only)",
               file=sys.stderr)
-    loss_network = vgg.build_vgg16(FLAGS.vgg_weights)
+    loss_network = load_vgg16(FLAGS.vgg_weights)
     style_sources = {"unobserved": FLAGS.eval_style_dataset_file,
                      "observed": FLAGS.observed_style_dataset_file}
-    metrics = evaluation.evaluate(
+    metrics = evaluate(
         model, loss_network, FLAGS.imagenet_data_dir, style_sources, FLAGS.eval_dir,
         num_styles=FLAGS.num_evaluation_styles, allow_fewer=FLAGS.allow_fewer,
         num_content_images=FLAGS.num_content_images, batch_size=FLAGS.batch_size,
@@ -101,4 +97,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli_utils.run(main)
+    runner.run(main)

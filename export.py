@@ -15,7 +15,11 @@ import sys
 from absl import flags, logging
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from magenta_style import cli_utils, defaults, exporting, weights  # noqa: E402  pylint: disable=wrong-import-position
+from magenta_style import defaults
+from magenta_style.cli import runner
+from magenta_style.errors import OutputExistsError, UsageError
+from magenta_style.export.pipeline import export, parse_formats
+from magenta_style.weights import load_model
 
 flags.DEFINE_string("checkpoint", None, "Model to export: pretrained:mobile, a .keras file, a "
                     "train_dir, a Magenta TF1 checkpoint, or a released TFLite / ONNX pair.")
@@ -44,17 +48,17 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     if len(argv) > 1:
-        raise ValueError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)  # TF's INFO lines on SavedModel internals
-    formats = exporting.parse_formats(FLAGS.formats)
+    formats = parse_formats(FLAGS.formats)
     output_dir = os.path.abspath(FLAGS.output_dir)
     if os.path.exists(output_dir) and not FLAGS.overwrite:
         # Checked before loading the model: fail fast.
-        raise FileExistsError(f"{output_dir}: already exists (use --overwrite to replace it)")
-    model = weights.load_model(FLAGS.checkpoint)
+        raise OutputExistsError(f"{output_dir}: already exists (use --overwrite to replace it)")
+    model = load_model(FLAGS.checkpoint)
     # ExportError (a format outside its tolerance) is a RuntimeError: one line, exit 1.
-    exporting.export(
+    export(
         model, output_dir, formats, style_image_size=FLAGS.style_image_size,
         content_image_size=FLAGS.content_image_size,
         representative_style_images=FLAGS.representative_style_images,
@@ -65,4 +69,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli_utils.run(main)
+    runner.run(main)

@@ -38,8 +38,8 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "magenta-stylize=magenta_style.stylize:run",
-            "magenta-stylize-demo=magenta_style.demo:run",
+            "magenta-stylize=magenta_style.cli.stylize:run",
+            "magenta-stylize-demo=magenta_style.cli.demo:run",
         ],
     },
 )

@@ -16,73 +16,79 @@ import sys
 from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from magenta_style import cli_utils, defaults, train_config  # noqa: E402  pylint: disable=wrong-import-position
+from magenta_style import defaults
+from magenta_style.cli import runner
+from magenta_style.errors import UsageError
+from magenta_style.training import config as train_config
 
-flags.DEFINE_string("train_dir", None, "Directory for checkpoints, summaries and "
+# Every flag's default is TrainConfig's (defined once, from defaults.py).
+DEFAULTS = train_config.TrainConfig()
+
+flags.DEFINE_string("train_dir", DEFAULTS.train_dir, "Directory for checkpoints, summaries and "
                     "stylizer_config.json; an existing run there is resumed.")
-flags.DEFINE_list("style_dataset_file", [], "Style sources, comma-separated: Magenta-format "
+flags.DEFINE_list("style_dataset_file", list(DEFAULTS.style_dataset_file), "Style sources, comma-separated: Magenta-format "
                   "TFRecord files, globs or directories, tfds:NAME[@SPLIT], or image folders.")
-flags.DEFINE_string("imagenet_data_dir", None, "Content source: slim ImageNet TFRecords "
+flags.DEFINE_string("imagenet_data_dir", DEFAULTS.imagenet_data_dir, "Content source: slim ImageNet TFRecords "
                     "directory (train-*-of-*) or glob, tfds:imagenet2012, or an image folder.")
-flags.DEFINE_integer("batch_size", defaults.BATCH_SIZE,
+flags.DEFINE_integer("batch_size", DEFAULTS.batch_size,
                      "Global batch size, split evenly across replicas and workers.")
-flags.DEFINE_integer("image_size", defaults.IMAGE_SIZE, "Content and style crop size.")
-flags.DEFINE_float("learning_rate", defaults.LEARNING_RATE,
+flags.DEFINE_integer("image_size", DEFAULTS.image_size, "Content and style crop size.")
+flags.DEFINE_float("learning_rate", DEFAULTS.learning_rate,
                    "Adam learning rate (the paper's seed document; Magenta's released "
                    f"script used {defaults.MAGENTA_LEARNING_RATE:g}).")
-flags.DEFINE_string("content_weights", json.dumps(defaults.TRAIN_CONTENT_WEIGHTS),
+flags.DEFINE_string("content_weights", json.dumps(DEFAULTS.content_weights),
                     "JSON dict: VGG-16 endpoint -> content loss weight.")
-flags.DEFINE_string("style_weights", json.dumps(defaults.TRAIN_STYLE_WEIGHTS),
+flags.DEFINE_string("style_weights", json.dumps(DEFAULTS.style_weights),
                     "JSON dict: VGG-16 endpoint -> style loss weight.")
-flags.DEFINE_float("total_variation_weight", defaults.TRAIN_TOTAL_VARIATION_WEIGHT,
+flags.DEFINE_float("total_variation_weight", DEFAULTS.total_variation_weight,
                    "Total variation loss weight.")
-flags.DEFINE_integer("train_steps", defaults.TRAIN_STEPS, "Total training steps (global step).")
-flags.DEFINE_float("clip_gradient_norm", defaults.CLIP_GRADIENT_NORM,
+flags.DEFINE_integer("train_steps", DEFAULTS.train_steps, "Total training steps (global step).")
+flags.DEFINE_float("clip_gradient_norm", DEFAULTS.clip_gradient_norm,
                    "Clip the global gradient norm to this (0 = off, as in Magenta).")
-flags.DEFINE_boolean("augment_style_images", True, "Colour jitter, flips and random crops "
+flags.DEFINE_boolean("augment_style_images", DEFAULTS.augment_style_images, "Colour jitter, flips and random crops "
                      "of style images, as in Magenta.")
-flags.DEFINE_boolean("random_style_image_size", True, "Resize each style batch to a random "
+flags.DEFINE_boolean("random_style_image_size", DEFAULTS.random_style_image_size, "Resize each style batch to a random "
                      "shorter side in [128, 300), as in Magenta.")
-flags.DEFINE_boolean("center_crop", False, "Without augmentation: central crop of style "
+flags.DEFINE_boolean("center_crop", DEFAULTS.center_crop, "Without augmentation: central crop of style "
                      "images instead of a plain resize.")
-flags.DEFINE_string("vgg_weights", "imagenet", "Loss network weights: imagenet (Keras), a "
+flags.DEFINE_string("vgg_weights", DEFAULTS.vgg_weights, "Loss network weights: imagenet (Keras), a "
                     "Keras VGG16 weights file, a slim vgg_16 checkpoint, or random (tests only).")
 flags.DEFINE_alias("vgg_checkpoint", "vgg_weights")
-flags.DEFINE_string("predictor_weights", "imagenet", "Style predictor backbone: imagenet "
+flags.DEFINE_string("predictor_weights", DEFAULTS.predictor_weights, "Style predictor backbone: imagenet "
                     "(Keras), a Keras weights file, a slim inception_v3 (full) or "
                     "mobilenet_v2_1.0 (mobile) checkpoint, or random (tests only).")
 flags.DEFINE_alias("inception_v3_checkpoint", "predictor_weights")
-flags.DEFINE_enum("model_type", "full", ["full", "mobile"],
+flags.DEFINE_enum("model_type", DEFAULTS.model_type, ["full", "mobile"],
                   "full: Inception-v3 predictor, alpha 1; mobile: MobileNetV2, alpha 0.25.")
-flags.DEFINE_float("alpha", None, "Transfer network width multiplier (default: the "
+flags.DEFINE_float("alpha", DEFAULTS.alpha, "Transfer network width multiplier (default: the "
                    "model type's, 1.0 full / 0.25 mobile).")
-flags.DEFINE_string("init_from", None, "Start from these weights (any model spec the weight "
+flags.DEFINE_string("init_from", DEFAULTS.init_from, "Start from these weights (any model spec the weight "
                     "import reads: .keras, train_dir, ...; same model type and alpha). "
                     "Ignored when --train_dir already has a checkpoint.")
-flags.DEFINE_string("distill_from", None, "Teacher model spec: train a mobile student whose "
+flags.DEFINE_string("distill_from", DEFAULTS.distill_from, "Teacher model spec: train a mobile student whose "
                     "MobileNetV2 predictor regresses the teacher's bottleneck.")
-flags.DEFINE_float("distill_bottleneck_weight", defaults.DISTILL_BOTTLENECK_WEIGHT,
+flags.DEFINE_float("distill_bottleneck_weight", DEFAULTS.distill_bottleneck_weight,
                    "Weight of the bottleneck regression loss with --distill_from.")
-flags.DEFINE_integer("save_interval_steps", defaults.SAVE_INTERVAL_STEPS,
+flags.DEFINE_integer("save_interval_steps", DEFAULTS.save_interval_steps,
                      "Save a checkpoint every this many steps (and at the end).")
-flags.DEFINE_integer("summary_interval_steps", defaults.SUMMARY_INTERVAL_STEPS,
+flags.DEFINE_integer("summary_interval_steps", DEFAULTS.summary_interval_steps,
                      "Write TensorBoard scalars and images every this many steps.")
-flags.DEFINE_integer("log_interval_steps", defaults.LOG_INTERVAL_STEPS,
+flags.DEFINE_integer("log_interval_steps", DEFAULTS.log_interval_steps,
                      "Print a progress line every this many steps.")
-flags.DEFINE_integer("max_checkpoints_to_keep", defaults.MAX_CHECKPOINTS_TO_KEEP,
+flags.DEFINE_integer("max_checkpoints_to_keep", DEFAULTS.max_checkpoints_to_keep,
                      "Newest checkpoints kept in --train_dir.")
-flags.DEFINE_integer("num_train_styles", None, "Train on the first N style images only "
+flags.DEFINE_integer("num_train_styles", DEFAULTS.num_train_styles, "Train on the first N style images only "
                      "(the paper's number-of-styles study).")
-flags.DEFINE_enum("strategy", "default", list(train_config.STRATEGIES),
+flags.DEFINE_enum("strategy", DEFAULTS.strategy, list(train_config.STRATEGIES),
                   "default: one device; mirrored: all local GPUs; multi_worker: from "
                   "TF_CONFIG; tpu: TPUStrategy (--tpu).")
-flags.DEFINE_string("tpu", "", "TPU name or address for --strategy=tpu (empty: local).")
-flags.DEFINE_boolean("mixed_precision", False, "float16 compute (bfloat16 on TPU) with "
+flags.DEFINE_string("tpu", DEFAULTS.tpu, "TPU name or address for --strategy=tpu (empty: local).")
+flags.DEFINE_boolean("mixed_precision", DEFAULTS.mixed_precision, "float16 compute (bfloat16 on TPU) with "
                      "dynamic loss scaling; weights and losses stay float32.")
-flags.DEFINE_boolean("jit_compile", False, "XLA-compile the forward and backward pass.")
-flags.DEFINE_boolean("save_input_state", True, "Store the input pipeline position in "
+flags.DEFINE_boolean("jit_compile", DEFAULTS.jit_compile, "XLA-compile the forward and backward pass.")
+flags.DEFINE_boolean("save_input_state", DEFAULTS.save_input_state, "Store the input pipeline position in "
                      "checkpoints (single worker only; adds the shuffle buffers' size).")
-flags.DEFINE_integer("seed", None, "Seed for initialization and data order "
+flags.DEFINE_integer("seed", DEFAULTS.seed, "Seed for initialization and data order "
                      "(default: unseeded, faster nondeterministic input).")
 flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into this many logical devices first "
                      "(0: as is); lets --strategy=mirrored run replicas on a CPU-only machine.",
@@ -108,13 +114,13 @@ def split_cpu(count):
 
 def main(argv):
     if len(argv) > 1:
-        raise ValueError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     config = config_from_flags()
     if FLAGS.cpu_devices:
         split_cpu(FLAGS.cpu_devices)
-    from magenta_style import training  # pylint: disable=import-outside-toplevel
-    training.train(config)
+    from magenta_style.training.loop import train
+    train(config)
 
 
 if __name__ == "__main__":
-    cli_utils.run(main)
+    runner.run(main)

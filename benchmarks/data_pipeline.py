@@ -16,7 +16,15 @@ import time
 from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from magenta_style import cli_utils, data, defaults, records  # noqa: E402  pylint: disable=wrong-import-position
+import tensorflow as tf
+
+from magenta_style import defaults
+from magenta_style.cli import runner
+from magenta_style.data.image_ops import decode_content_image
+from magenta_style.data.pipelines import content_dataset, style_dataset
+
+AUTOTUNE = tf.data.AUTOTUNE
+from magenta_style.data import records
 
 flags.DEFINE_string("content_source", None, "Content TFRecords (default: generated).")
 flags.DEFINE_string("style_source", None, "Style TFRecords (default: generated).")
@@ -85,7 +93,7 @@ def raw_decode_records(pattern):
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
     files = tf.io.gfile.glob(pattern) if not tf.io.gfile.isdir(pattern) else \
         tf.io.gfile.glob(os.path.join(pattern, "train-*-of-*"))
-    return tf.data.TFRecordDataset(files, num_parallel_reads=data.AUTOTUNE)
+    return tf.data.TFRecordDataset(files, num_parallel_reads=AUTOTUNE)
 
 
 def raw_decode(pattern, parse, batch_size):
@@ -94,17 +102,17 @@ def raw_decode(pattern, parse, batch_size):
     dataset = raw_decode_records(pattern).repeat()
     dataset = dataset.map(lambda r: tf.shape(tf.io.decode_jpeg(parse(r)["image_bytes"],
                                                                channels=3)),
-                          num_parallel_calls=data.AUTOTUNE, deterministic=False)
-    return dataset.batch(batch_size).prefetch(data.AUTOTUNE)
+                          num_parallel_calls=AUTOTUNE, deterministic=False)
+    return dataset.batch(batch_size).prefetch(AUTOTUNE)
 
 
 def preprocess_only(pattern, parse, batch_size, image_size):
     """Read + decode_content_image (window decode + resize) without the pipeline machinery."""
     dataset = raw_decode_records(pattern).repeat()
-    dataset = dataset.map(lambda r: data.decode_content_image(parse(r)["image_bytes"],
+    dataset = dataset.map(lambda r: decode_content_image(parse(r)["image_bytes"],
                                                               image_size)[0],
-                          num_parallel_calls=data.AUTOTUNE, deterministic=False)
-    return dataset.batch(batch_size).prefetch(data.AUTOTUNE)
+                          num_parallel_calls=AUTOTUNE, deterministic=False)
+    return dataset.batch(batch_size).prefetch(AUTOTUNE)
 
 
 def pil_decode(pattern, parse, num_images):
@@ -130,14 +138,14 @@ def main(argv):
         pipelines = {
             "raw decode (content records)": raw_decode(content, records.parse_content_record,
                                                        batch),
-            "content_dataset": data.content_dataset(content, batch, size),
+            "content_dataset": content_dataset(content, batch, size),
             "  its decode + resize alone (no pipeline)": preprocess_only(
                 content, records.parse_content_record, batch, size),
             "raw decode (style records)": raw_decode(style, records.parse_style_record, batch),
-            "style_dataset (augment + random size)": data.style_dataset(style, batch, size),
-            "style_dataset (same, no image_original)": data.style_dataset(
+            "style_dataset (augment + random size)": style_dataset(style, batch, size),
+            "style_dataset (same, no image_original)": style_dataset(
                 style, batch, size, with_original=False),
-            "style_dataset (eval, central crop)": data.style_dataset(
+            "style_dataset (eval, central crop)": style_dataset(
                 style, batch, size, training=False).repeat(),
         }
         # Shared, loaded machines are noisy: alternate the pipelines over rounds
@@ -160,4 +168,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli_utils.run(main)
+    runner.run(main)

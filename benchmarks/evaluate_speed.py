@@ -3,7 +3,7 @@
   python benchmarks/evaluate_speed.py                  # 32 styles, 256 px, extrapolated to 1024
   python benchmarks/evaluate_speed.py --num_styles=1024 --model_types=mobile
 
-Times `evaluation.evaluate` end to end on generated records (random weights:
+Times `evaluate` end to end on generated records (random weights:
 the speed is the same as with trained ones), then, warm, the seconds per style
 of our loop (content VGG features once, Grams once per style) against a naive
 peer in the same run: `losses.total_loss` per (style batch, content image),
@@ -18,7 +18,8 @@ from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.timing import interleaved_times  # noqa: E402
-from magenta_style import cli_utils, defaults  # noqa: E402  pylint: disable=wrong-import-position
+from magenta_style import defaults
+from magenta_style.cli import runner
 
 flags.DEFINE_list("model_types", ["mobile", "full"], "Models to time.")
 flags.DEFINE_integer("num_styles", 32, "Styles evaluated end to end.", lower_bound=1)
@@ -36,7 +37,9 @@ FLAGS = flags.FLAGS
 def naive_loop(model, loss_network, content_images, sources):
     """The straightforward loop (VGG of all three images per pair); returns a timed callable."""
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    from magenta_style import evaluation, losses  # pylint: disable=import-outside-toplevel
+
+    from magenta_style.evaluation.loop import _style_batches
+    from magenta_style.nets import losses
 
     @tf.function
     def pair(content, style):
@@ -45,7 +48,7 @@ def naive_loop(model, loss_network, content_images, sources):
                                  defaults.EVAL_CONTENT_WEIGHTS, defaults.EVAL_STYLE_WEIGHTS,
                                  defaults.EVAL_TOTAL_VARIATION_WEIGHT)[1]
 
-    batch = next(iter(evaluation._style_batches(  # pylint: disable=protected-access
+    batch = next(iter(_style_batches(  # pylint: disable=protected-access
         sources, FLAGS.num_peer_styles, FLAGS.image_size)))["image"]
     contents = [tf.repeat(content[None], len(batch), axis=0) for content in content_images]
     pair(contents[0], batch)  # trace
@@ -59,7 +62,15 @@ def naive_loop(model, loss_network, content_images, sources):
 def main(argv):
     del argv
     import keras  # pylint: disable=import-outside-toplevel
-    from magenta_style import evaluation, stylizer, vgg  # pylint: disable=import-outside-toplevel
+
+    from magenta_style.evaluation.loop import (
+        LossEvaluator,
+        evaluate,
+        evaluate_styles,
+        load_content_images,
+    )
+    from magenta_style.evaluation.models import from_stylizer
+    from magenta_style.nets import stylizer, vgg
     from tests import fake_data  # pylint: disable=import-outside-toplevel
 
     work = tempfile.mkdtemp(prefix="evaluate_speed_")
@@ -74,18 +85,18 @@ def main(argv):
     print(f"{FLAGS.image_size} px, {FLAGS.num_content_images} content images, batch "
           f"{FLAGS.batch_size}, {os.cpu_count()} CPUs")
     for model_type in FLAGS.model_types:
-        model = evaluation.from_stylizer(stylizer.build_stylizer(model_type, build_size=64))
+        model = from_stylizer(stylizer.build_stylizer(model_type, build_size=64))
         start = time.perf_counter()
-        evaluation.evaluate(model, loss_network, content_dir, {"unobserved": sources},
+        evaluate(model, loss_network, content_dir, {"unobserved": sources},
                             os.path.join(work, f"eval_{model_type}"), num_styles=FLAGS.num_styles,
                             num_content_images=FLAGS.num_content_images,
                             batch_size=FLAGS.batch_size, image_size=FLAGS.image_size)
         wall = time.perf_counter() - start
 
-        content_images, _ = evaluation.load_content_images(
+        content_images, _ = load_content_images(
             content_dir, FLAGS.num_content_images, FLAGS.image_size)
-        evaluator = evaluation.LossEvaluator(loss_network, content_images)
-        ours_loop = lambda: evaluation.evaluate_styles(  # noqa: E731
+        evaluator = LossEvaluator(loss_network, content_images)
+        ours_loop = lambda: evaluate_styles(  # noqa: E731
             model, evaluator, content_images, sources, FLAGS.num_peer_styles, FLAGS.image_size,
             FLAGS.num_peer_styles, progress_name="warm")
         ours_loop()  # trace at this batch size
@@ -102,4 +113,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli_utils.run(main)
+    runner.run(main)

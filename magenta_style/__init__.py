@@ -2,11 +2,21 @@
 
 Images everywhere are float32 NHWC in [0, 1].
 """
-from magenta_style.losses import (combine_losses, content_loss, gram_matrix, style_loss,
-                                  total_loss, total_variation_loss)
-from magenta_style.predictor import build_style_params_head, build_style_predictor
-from magenta_style.stylizer import Stylizer, blend_bottlenecks, build_stylizer
-from magenta_style.transfer import build_transfer_network, num_style_params, style_norm_depths
-from magenta_style.vgg import build_vgg16
+from magenta_style.nets.losses import (
+    combine_losses,
+    content_loss,
+    gram_matrix,
+    style_loss,
+    total_loss,
+    total_variation_loss,
+)
+from magenta_style.nets.predictor import build_style_params_head, build_style_predictor
+from magenta_style.nets.stylizer import Stylizer, blend_bottlenecks, build_stylizer
+from magenta_style.nets.transfer import (
+    build_transfer_network,
+    num_style_params,
+    style_norm_depths,
+)
+from magenta_style.nets.vgg import build_vgg16
 
 __version__ = "0.1.0"

@@ -14,6 +14,12 @@ CONTRACT_BATCH_NORM_MOMENTUM = 0.999  # slim.batch_norm default decay
 INCEPTION_BATCH_NORM_EPSILON = 1e-3
 INCEPTION_BATCH_NORM_MOMENTUM = 0.9997
 
+# Weight specs that are not paths (backbones and the loss network): Keras' ImageNet
+# download, or random initialization (tests only).
+IMAGENET, RANDOM = "imagenet", "random"
+LOSS_NETWORK_WEIGHTS = IMAGENET
+PREDICTOR_WEIGHTS = IMAGENET
+
 # VGG-16 preprocessing (SPEC 1.4): x * 255 - mean, RGB order.
 VGG_MEAN_RGB = (123.68, 116.779, 103.939)
 

@@ -13,12 +13,14 @@ import tempfile
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
+from magenta_style.errors import MagentaStyleError, OutputExistsError
+
 # Decoding more pixels than this is refused unless the decoder can shrink
 # while decoding (JPEG draft); 4x PIL's default bomb limit.
 MAX_DECODE_PIXELS = 4 * 89_478_485
 
 
-class ImageError(ValueError):
+class ImageError(MagentaStyleError, ValueError):
     """An image that cannot be used; str() is one readable line with the path."""
 
     def __init__(self, path, reason):
@@ -146,7 +148,7 @@ def atomic_path(path, overwrite=False):
     """
     path = os.fspath(path)
     if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path}: already exists (use overwrite to replace it)")
+        raise OutputExistsError(f"{path}: already exists (use overwrite to replace it)")
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     suffix = os.path.splitext(path)[1]

@@ -15,7 +15,7 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from magenta_style import records
+from magenta_style.data import records
 
 
 def random_image(height, width=None, seed=0):

@@ -15,10 +15,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main(config_path, out_path):
-    from magenta_style import train_config, training  # pylint: disable=import-outside-toplevel
+    from magenta_style.training import config as train_config
+    from magenta_style.training.loop import train
     with open(config_path, encoding="utf-8") as f:
         config = train_config.validate(train_config.TrainConfig(**json.load(f)))
-    model = training.train(config)
+    model = train(config)
     # Trainable weights only: BatchNorm moving statistics are per replica (not synchronized).
     np.savez(out_path, *[np.asarray(w) for w in model.trainable_weights])
 

@@ -1,0 +1,195 @@
+"""Stylizing image files into output files: the work behind `magenta-stylize` and the demo.
+
+Reads content and style images with image_io (messy files converted, bad ones
+reported with their path and skipped), computes style bottlenecks, identity
+interpolation and blends, and writes `<content>_stylized_<style>_<i>.<ext>`
+atomically, with a progress line per image.
+"""
+import glob
+import os
+import sys
+import time
+
+import numpy as np
+from PIL import Image
+
+from magenta_style import defaults, image_io
+from magenta_style.errors import UsageError
+from magenta_style.inference import color
+from magenta_style.nets import transfer
+from magenta_style.progress import Progress
+
+GRID_FILE = "stylized_grid.png"
+
+
+def expand_paths(spec, what):
+    """'a.jpg,dir/*.png' -> sorted, de-duplicated paths. A pattern matching nothing is kept
+    as is when it has no wildcard (so the missing file is reported), else is an error."""
+    paths = []
+    for pattern in (p.strip() for p in (spec or "").split(",")):
+        if not pattern:
+            continue
+        matches = sorted(glob.glob(os.path.expanduser(pattern)))
+        if not matches and glob.has_magic(pattern):
+            raise UsageError(f"--{what}: {pattern} matches no files")
+        for path in matches or [pattern]:
+            if path not in paths:
+                paths.append(path)
+    if not paths:
+        raise UsageError(f"--{what} is required")
+    return paths
+
+
+def parse_weights(text, what):
+    """'[0.0, 0.5, 1]' -> [0.0, 0.5, 1.0]."""
+    try:
+        values = [float(v) for v in text.strip().strip("[]").split(",") if v.strip()]
+    except ValueError:
+        raise UsageError(f"--{what}: expected numbers like [0.0,0.5,1.0], got {text!r}") from None
+    if not values:
+        raise UsageError(f"--{what}: no weights in {text!r}")
+    return values
+
+
+def load_prepared(path, size, square_crop):
+    """Image file -> float32 [H, W, 3] in [0, 1] (see prepare_image). Raises image_io.ImageError."""
+    return prepare_image(image_io.open_rgb(path, max_shorter_side=size or None), size, square_crop)
+
+
+def prepare_image(image, size, square_crop):
+    """PIL RGB image -> float32 [H, W, 3] in [0, 1], centrally square-cropped if asked and
+    its shorter side resized to `size` (0 keeps the size)."""
+    if square_crop:
+        side = min(image.size)
+        left, top = (image.width - side) // 2, (image.height - side) // 2
+        image = image.crop((left, top, left + side, top + side))
+    if size and min(image.size) != size:
+        image = image_io.resize_shorter_side(image, size)
+    return np.asarray(image, np.float32) / 255.0
+
+
+def _stem(path):
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def _thumbnail(array, size=defaults.GRID_CELL_SIZE):
+    image = Image.fromarray(image_io.to_uint8(array))
+    if min(image.size) > size:
+        image = image_io.resize_shorter_side(image, size)
+    return np.asarray(image, np.float32) / 255.0
+
+
+def _styles(paths, size, square_crop, blend_weights, bottleneck_of, fail):
+    """[(name, bottleneck [1, 100], thumbnail)] per readable style image, or one 'blend'."""
+    import tensorflow as tf
+
+    from magenta_style.nets.stylizer import blend_bottlenecks
+
+    styles = []
+    for path in paths:
+        try:
+            array = load_prepared(path, size, square_crop)
+        except image_io.ImageError as error:
+            fail(str(error))
+            continue
+        styles.append((_stem(path), bottleneck_of(array), _thumbnail(array)))
+    if blend_weights is None:
+        return styles
+    if len(styles) != len(paths):
+        fail("style blend skipped: not every style image could be read")
+        return []
+    if len(blend_weights) != len(styles):
+        raise UsageError(f"--style_blend_weights has {len(blend_weights)} weights for "
+                         f"{len(styles)} style images")
+    blended = blend_bottlenecks(tf.concat([s[1] for s in styles], 0), blend_weights)
+    return [("blend", blended, image_io.image_grid([[s[2] for s in styles]]))]
+
+
+def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=defaults.STYLIZE_IMAGE_SIZE,
+                   style_image_size=defaults.STYLE_IMAGE_SIZE, content_square_crop=False,
+                   style_square_crop=False, interpolation_weights=defaults.INTERPOLATION_WEIGHTS,
+                   style_blend_weights=None, preserve_colors=False,
+                   output_format=defaults.STYLIZE_OUTPUT_FORMAT, overwrite=False, grid=False,
+                   stream=None, errors=None):
+    """Stylizes every content image with every style (or their blend) and interpolation weight.
+
+    Returns (list of written paths, number of failures). Failures (unreadable
+    inputs, existing outputs without `overwrite`) are printed as one line each
+    to `errors` (default stderr) and the remaining images are still done;
+    progress lines go to `stream` (default stdout).
+    """
+    import tensorflow as tf
+
+    from magenta_style.nets.stylizer import interpolate_bottlenecks
+
+    stream, errors = stream or sys.stdout, errors or sys.stderr
+    failures = 0
+
+    def fail(message):
+        nonlocal failures
+        failures += 1
+        print(f"error: {message}", file=errors, flush=True)
+
+    def bottleneck_of(array):
+        return model.style_bottleneck(tf.constant(array[None]))  # [1, 100]
+
+    styles = _styles(style_paths, style_image_size, style_square_crop, style_blend_weights,
+                     bottleneck_of, fail)
+    stylize = tf.function(model.stylize, reduce_retracing=True)
+    ext = "jpg" if output_format == "jpg" else "png"
+    written, grid_rows = [], [[None] + [s[2] for s in styles for _ in interpolation_weights]]
+    progress = Progress(len(content_paths) * len(styles) * len(interpolation_weights), "images",
+                        name="stylize", stream=stream)
+    per_content = len(styles) * len(interpolation_weights)
+    for content_path in content_paths:
+        try:
+            content = load_prepared(content_path, image_size, content_square_crop)
+            if min(content.shape[:2]) < transfer.MIN_CONTENT_SIZE:
+                raise image_io.ImageError(content_path, f"image too small ({content.shape[1]}x"
+                                          f"{content.shape[0]} pixels)")
+        except image_io.ImageError as error:
+            fail(str(error))
+            progress.total -= per_content
+            continue
+        row = [_thumbnail(content)]
+        identity = None
+        for style_name, style_bottleneck, _ in styles:
+            for index, weight in enumerate(interpolation_weights):
+                start = time.perf_counter()
+                name = f"{_stem(content_path)}_stylized_{style_name}_{index}.{ext}"
+                path = os.path.join(output_dir, name)
+                if path in written or (os.path.exists(path) and not overwrite):
+                    reason = "written twice in this run (same file names)" if path in written else \
+                        "already exists (use --overwrite to replace it)"
+                    fail(f"{path}: {reason}")
+                    row.append(None)
+                    continue
+                bottleneck = style_bottleneck
+                if weight != 1.0:
+                    if identity is None:
+                        identity = model.identity_bottleneck(
+                            tf.constant(content[None]), style_image_size, style_square_crop)
+                    bottleneck = interpolate_bottlenecks(identity, style_bottleneck, [weight])
+                stylized = stylize(tf.constant(content[None]), bottleneck).numpy()[0]
+                if preserve_colors:
+                    stylized = color.preserve_colors(stylized, content)
+                try:
+                    image_io.save_image(stylized, path, overwrite=overwrite)
+                except FileExistsError as error:  # appeared since the check above
+                    fail(str(error))
+                    row.append(None)
+                    continue
+                written.append(path)
+                row.append(_thumbnail(stylized) if grid else None)
+                height, width = stylized.shape[:2]
+                progress.advance(f"{name} {width}x{height} in {time.perf_counter() - start:.2f} s")
+        grid_rows.append(row)
+    if grid and written:
+        path = os.path.join(output_dir, GRID_FILE)
+        try:
+            image_io.save_image(image_io.image_grid(grid_rows), path, overwrite=overwrite)
+            written.append(path)
+            print(f"wrote {path}", file=stream)
+        except FileExistsError as error:
+            fail(str(error))
+    return written, failures

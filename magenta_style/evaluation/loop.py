@@ -1,0 +1,286 @@
+"""The held-out evaluation: content photos, style batches, per-style losses, `evaluate`."""
+import hashlib
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from magenta_style import defaults, image_io
+from magenta_style.data.pipelines import SkippedRecords, content_dataset, style_dataset
+from magenta_style.errors import MagentaStyleError
+from magenta_style.evaluation import plots
+from magenta_style.evaluation.reports import (
+    FORMAT_VERSION,
+    METADATA_COLUMNS,
+    METRICS_FILE,
+    PER_STYLE_FILE,
+    _text,
+    check_outputs_free,
+    compare,
+    statistics,
+    write_metrics,
+    write_per_style_csv,
+    write_summaries,
+)
+from magenta_style.nets import losses
+from magenta_style.progress import Progress
+
+SETS = ("unobserved", "observed")
+
+
+class EvaluationError(MagentaStyleError, ValueError):
+    """An evaluation that cannot run as asked; str() is one readable line."""
+
+
+def _digest_update(digest, array):
+    digest.update(np.ascontiguousarray(array, np.float32).tobytes())
+
+
+def load_content_images(source, num_images, image_size):
+    """The first `num_images` usable content photos of `source`, in the pipeline's
+    deterministic evaluation order.
+
+    Returns (float32 [N, S, S, 3] in [0, 1], sha256 hex of their pixels).
+    """
+    dataset = content_dataset(source, batch_size=min(num_images, defaults.EVAL_BATCH_SIZE),
+                                   image_size=image_size, training=False)
+    images, count = [], 0
+    for batch in dataset:
+        images.append(batch["image"].numpy())
+        count += len(images[-1])
+        if count >= num_images:
+            break
+    if count < num_images:
+        raise EvaluationError(f"{source}: only {count} usable content images, "
+                              f"--num_content_images asks for {num_images}")
+    images = np.concatenate(images)[:num_images]
+    digest = hashlib.sha256()
+    _digest_update(digest, images)
+    return images, digest.hexdigest()
+
+
+def _style_batches(sources, batch_size, image_size, skipped=None):
+    return style_dataset(sources, batch_size=batch_size, image_size=image_size,
+                              training=False, skipped=skipped)
+
+
+def count_styles(sources, num_styles, image_size, batch_size=defaults.EVAL_BATCH_SIZE):
+    """Usable styles in `sources`, counted up to `num_styles` (decodes them once)."""
+    count = 0
+    for batch in _style_batches(sources, batch_size, image_size, SkippedRecords()):
+        count += int(batch["label"].shape[0])
+        if count >= num_styles:
+            return num_styles
+    return count
+
+
+def resolve_style_counts(style_sources, num_styles, image_size, allow_fewer):
+    """{set: number of styles to evaluate}; fewer than `num_styles` is an error unless allowed."""
+    counts = {}
+    for name, sources in style_sources.items():
+        counts[name] = count_styles(sources, num_styles, image_size)
+        if counts[name] == 0:
+            raise EvaluationError(f"{name} styles {', '.join(sources)}: no usable style images")
+        if counts[name] < num_styles and not allow_fewer:
+            raise EvaluationError(
+                f"{name} styles {', '.join(sources)}: only {counts[name]} usable styles, "
+                f"--num_evaluation_styles asks for {num_styles} (pass --allow_fewer to "
+                "evaluate those)")
+    return counts
+
+
+class LossEvaluator:
+    """Reference loss terms of stylized images against fixed content images.
+
+    The VGG features of the content images are computed once here; Gram
+    matrices once per style batch (`style_grams`); `pair_terms` then needs one
+    VGG pass per stylized batch. Only the endpoints the weights use are built.
+    """
+
+    def __init__(self, loss_network, content_images, content_weights=None, style_weights=None,
+                 total_variation_weight=defaults.EVAL_TOTAL_VARIATION_WEIGHT):
+        """loss_network: `vgg.build_vgg16()`; content_images: float32 [C, S, S, 3] in [0, 1]."""
+        self.content_weights = losses.validate_layer_weights(
+            content_weights or defaults.EVAL_CONTENT_WEIGHTS, "content")
+        self.style_weights = losses.validate_layer_weights(
+            style_weights or defaults.EVAL_STYLE_WEIGHTS, "style")
+        self.total_variation_weight = float(total_variation_weight)
+        used = sorted(set(self.content_weights) | set(self.style_weights))
+        self.network = keras.Model(loss_network.inputs,
+                                   {name: loss_network.output[name] for name in used})
+        features = self.network(tf.convert_to_tensor(content_images, tf.float32))
+        # One dict of [1, h, w, c] tensors per content image.
+        self.content_endpoints = [{name: features[name][i:i + 1] for name in self.content_weights}
+                                  for i in range(len(content_images))]
+        self._grams = tf.function(self._style_grams)
+        self._terms = tf.function(self._pair_terms)
+
+    def _style_grams(self, style_images):
+        features = self.network(style_images)
+        return {name: losses.gram_matrix(features[name]) for name in self.style_weights}
+
+    def style_grams(self, style_images):
+        """[B, H, W, 3] -> {style layer: Gram [B, c, c]}."""
+        return self._grams(tf.convert_to_tensor(style_images, tf.float32))
+
+    def _pair_terms(self, stylized, content_endpoints, grams):
+        features = self.network(stylized)
+        rows = []
+        for i in range(stylized.shape[0]):  # static batch: per-sample reference terms
+            _, terms = losses.combine_losses(
+                content_endpoints, None, {name: value[i:i + 1] for name, value in features.items()},
+                stylized[i:i + 1], self.content_weights, self.style_weights,
+                self.total_variation_weight,
+                style_grams={name: gram[i:i + 1] for name, gram in grams.items()})
+            rows.append(terms)
+        return {key: tf.stack([row[key] for row in rows]) for key in rows[0]}
+
+    def pair_terms(self, stylized, content_index, grams):
+        """Loss terms of stylized [B, S, S, 3] vs content image `content_index` and the
+        B styles' Grams -> {reference key: float32 [B]}."""
+        return self._terms(tf.convert_to_tensor(stylized, tf.float32),
+                           self.content_endpoints[content_index], grams)
+
+
+def evaluate_styles(model, evaluator, content_images, sources, num_styles, image_size,
+                    batch_size=defaults.EVAL_BATCH_SIZE, keep_styles=(), progress_name="styles"):
+    """Per-style loss terms of the first `num_styles` styles of `sources`.
+
+    Each style stylizes every content image; its terms are the means over them.
+    Returns a dict: losses {key: float64 [N]}, bottlenecks float32 [N, D],
+    metadata [N dicts of METADATA_COLUMNS], images_sha256 (the style pixels),
+    kept {style index: (style image [S, S, 3], stylized [C, S, S, 3])} for the
+    indices in keep_styles.
+    """
+    keep_styles = set(keep_styles)
+    skipped = SkippedRecords()
+    progress = Progress(num_styles, "styles", name=progress_name,
+                        interval=defaults.PROGRESS_INTERVAL_S)
+    digest = hashlib.sha256()
+    sums, bottlenecks, metadata, kept = {}, [], [], {}
+    done = 0
+    for batch in _style_batches(sources, batch_size, image_size, skipped):
+        size = min(int(batch["label"].shape[0]), num_styles - done)
+        style = batch["image"][:size]
+        _digest_update(digest, style.numpy())
+        bottleneck = model.bottleneck(style)
+        bottlenecks.append(np.reshape(bottleneck.numpy(), [size, -1]))
+        grams = evaluator.style_grams(style)
+        batch_sums = {}
+        keep = [i for i in range(size) if done + i in keep_styles]
+        stylized_kept = {i: [] for i in keep}
+        for index, content in enumerate(content_images):
+            stylized = model.stylize(tf.repeat(content[None], size, axis=0), bottleneck)
+            if tuple(stylized.shape[1:3]) != tuple(content.shape[:2]):
+                raise EvaluationError(f"the model returned {tuple(stylized.shape[1:3])} images "
+                                      f"for {tuple(content.shape[:2])} content; evaluate at its "
+                                      "content size (--image_size)")
+            for key, value in evaluator.pair_terms(stylized, index, grams).items():
+                batch_sums[key] = batch_sums.get(key, 0.0) + value.numpy().astype(np.float64)
+            for i in keep:
+                stylized_kept[i].append(stylized[i].numpy())
+        for key, value in batch_sums.items():
+            sums.setdefault(key, []).append(value / len(content_images))
+        for i in keep:
+            kept[done + i] = (style[i].numpy(), np.stack(stylized_kept[i]))
+        for i in range(size):
+            metadata.append({key: _text(batch[key][i]) for key in METADATA_COLUMNS})
+        done += size
+        progress.update(done, f"{skipped.result()} skipped records", final=done >= num_styles)
+        if done >= num_styles:
+            break
+    return {"losses": {key: np.concatenate(parts) for key, parts in sums.items()},
+            "bottlenecks": np.concatenate(bottlenecks), "metadata": metadata,
+            "images_sha256": digest.hexdigest(), "kept": kept}
+
+
+def grid_style_indices(num_styles, seed, count=defaults.EVAL_GRID_STYLES):
+    """Sorted style indices shown in stylized_grid.png, drawn with `seed`."""
+    rng = np.random.default_rng(seed)
+    return sorted(int(i) for i in rng.choice(num_styles, min(count, num_styles), replace=False))
+
+
+def evaluate(model, loss_network, content_source, style_sources, eval_dir,
+             num_styles=defaults.NUM_EVALUATION_STYLES, allow_fewer=False,
+             num_content_images=defaults.EVAL_NUM_CONTENT_IMAGES,
+             batch_size=defaults.EVAL_BATCH_SIZE, image_size=defaults.IMAGE_SIZE,
+             content_weights=None, style_weights=None,
+             total_variation_weight=defaults.EVAL_TOTAL_VARIATION_WEIGHT,
+             seed=defaults.EVAL_SEED, settings=None, overwrite=False):
+    """Evaluates `model` on held-out (and optionally observed) styles; writes eval_dir.
+
+    Args:
+      model: an EvalModel (see `load_eval_model`, `from_stylizer`).
+      loss_network: `vgg.build_vgg16(...)`.
+      content_source: content photos (as `content_dataset`); the first
+        `num_content_images` are used for every style.
+      style_sources: {"unobserved": [sources], "observed": [sources]} (observed
+        optional), as `style_dataset`; the first `num_styles` of each.
+      settings: JSON-able dict recorded in metrics.json (e.g. the flags).
+    Returns:
+      the metrics dict written to metrics.json.
+    Raises:
+      EvaluationError: too few styles (unless allow_fewer) or content images.
+      FileExistsError: eval_dir holds outputs and not overwrite.
+    """
+    unknown = set(style_sources) - set(SETS)
+    if unknown or "unobserved" not in style_sources:
+        raise ValueError(f"style_sources needs 'unobserved' and optionally 'observed', "
+                         f"got {sorted(style_sources)}")
+    style_sources = {name: list(style_sources[name]) for name in SETS if style_sources.get(name)}
+    check_outputs_free(eval_dir, overwrite)
+    counts = resolve_style_counts(style_sources, num_styles, image_size, allow_fewer)
+    content_images, content_sha256 = load_content_images(content_source, num_content_images,
+                                                         image_size)
+    evaluator = LossEvaluator(loss_network, content_images, content_weights, style_weights,
+                              total_variation_weight)
+    grid_styles = grid_style_indices(counts["unobserved"], seed)
+    results = {}
+    for name, sources in style_sources.items():
+        results[name] = evaluate_styles(
+            model, evaluator, content_images, sources, counts[name], image_size, batch_size,
+            keep_styles=grid_styles if name == "unobserved" else (),
+            progress_name=f"evaluate {name}")
+
+    tf.io.gfile.makedirs(eval_dir)
+    kept = results["unobserved"]["kept"]
+    grid = plots.stylized_grid(content_images[:defaults.EVAL_GRID_CONTENT_IMAGES],
+                               [kept[i][0] for i in grid_styles],
+                               [kept[i][1][:defaults.EVAL_GRID_CONTENT_IMAGES]
+                                for i in grid_styles])
+    image_io.save_image(grid, os.path.join(eval_dir, plots.STYLIZED_GRID_FILE), overwrite=True)
+    per_set_losses = {name: result["losses"] for name, result in results.items()}
+    plots.loss_distributions(os.path.join(eval_dir, plots.LOSS_DISTRIBUTIONS_FILE),
+                             per_set_losses)
+    plots.style_embedding(os.path.join(eval_dir, plots.STYLE_EMBEDDING_FILE),
+                          {name: result["bottlenecks"] for name, result in results.items()},
+                          {name: result["metadata"] for name, result in results.items()})
+    write_per_style_csv(os.path.join(eval_dir, PER_STYLE_FILE), results)
+    write_summaries(eval_dir, results, model.identity.get("step", 0), grid)
+
+    loss_stats = {name: {key: statistics(values) for key, values in result["losses"].items()}
+                  for name, result in results.items()}
+    metrics = {
+        "format_version": FORMAT_VERSION,
+        "model": model.identity,
+        "data": {
+            "content": {"source": content_source, "num_images": len(content_images),
+                        "images_sha256": content_sha256},
+            **{name: {"sources": style_sources[name], "requested_styles": num_styles,
+                      "num_styles": counts[name], "images_sha256": results[name]["images_sha256"]}
+               for name in results},
+        },
+        "settings": {"num_evaluation_styles": num_styles, "allow_fewer": bool(allow_fewer),
+                     "num_content_images": num_content_images, "batch_size": batch_size,
+                     "image_size": image_size, "content_weights": evaluator.content_weights,
+                     "style_weights": evaluator.style_weights,
+                     "total_variation_weight": evaluator.total_variation_weight, "seed": seed,
+                     **(settings or {})},
+        "losses": loss_stats,
+    }
+    if "observed" in loss_stats:
+        metrics["comparison"] = {"unobserved_over_observed": compare(loss_stats["unobserved"],
+                                                                     loss_stats["observed"])}
+    write_metrics(os.path.join(eval_dir, METRICS_FILE), metrics)  # last: marks a complete run
+    return metrics

@@ -1,0 +1,120 @@
+"""What evaluation runs: `EvalModel` and its adapters from Stylizers, SavedModels and model specs."""
+import os
+import re
+
+import tensorflow as tf
+
+from magenta_style.evaluation.loop import EvaluationError
+from magenta_style.evaluation.reports import files_fingerprint, weights_fingerprint
+from magenta_style.weights import load_model
+from magenta_style.weights.run_dir import TRAIN_CONFIG_FILE
+
+SAVED_MODEL_FILE = "saved_model.pb"
+
+
+SAVED_MODEL_SUBDIR = "saved_model"  # where export.py puts it in its output directory
+
+
+class EvalModel:
+    """A stylization model reduced to the two functions evaluation needs.
+
+    bottleneck_fn: style images float32 [B, H, W, 3] in [0, 1] -> style
+      embedding [B, ...] (flattened to [B, D] for the embedding figure).
+    stylize_fn: (content [B, H, W, 3] in [0, 1], embedding [B, ...]) ->
+      stylized [B, H, W, 3] in [0, 1].
+    identity: JSON-able dict naming the model in metrics.json.
+    """
+
+    def __init__(self, bottleneck_fn, stylize_fn, identity):
+        self.bottleneck = bottleneck_fn
+        self.stylize = stylize_fn
+        self.identity = dict(identity)
+
+
+def from_stylizer(model, identity=None):
+    """EvalModel of a `stylizer.Stylizer`; identity gets its type, alpha and weights hash."""
+    from magenta_style.nets import stylizer as stylizer_lib
+    return EvalModel(
+        tf.function(lambda style: model.style_bottleneck(style)),
+        tf.function(lambda content, bottleneck: model.stylize(content, bottleneck)),
+        {"kind": "stylizer", "model_type": stylizer_lib.model_type_of(model),
+         "alpha": model.alpha, "weights_sha256": weights_fingerprint(model.weights),
+         **(identity or {})})
+
+
+def _signature(loaded, name, path):
+    if name not in loaded.signatures:
+        raise EvaluationError(f"{path}: SavedModel has no '{name}' signature "
+                              f"(has: {', '.join(sorted(loaded.signatures)) or 'none'}); "
+                              "export it with export.py")
+    return loaded.signatures[name]
+
+
+def _single_output(outputs, preferred):
+    """A signature's result dict -> its `preferred` tensor, or its only one."""
+    if preferred in outputs:
+        return outputs[preferred]
+    if len(outputs) == 1:
+        return next(iter(outputs.values()))
+    raise EvaluationError(f"signature outputs {sorted(outputs)} lack {preferred!r}")
+
+
+def from_saved_model(path):
+    """EvalModel of an exported SavedModel with signatures `predict_style` and `transfer`.
+
+    predict_style: style_image -> style_bottleneck; transfer: (content_image,
+    style_bottleneck) -> stylized_image (export.py's contract).
+    """
+    loaded = tf.saved_model.load(path)
+    predict = _signature(loaded, "predict_style", path)
+    transfer = _signature(loaded, "transfer", path)
+    style_input = next(iter(predict.structured_input_signature[1]))
+    transfer_inputs = list(transfer.structured_input_signature[1])
+    content_input = next((name for name in transfer_inputs if "content" in name), None)
+    bottleneck_input = next((name for name in transfer_inputs if name != content_input), None)
+    if len(transfer_inputs) != 2 or content_input is None:
+        raise EvaluationError(f"{path}: 'transfer' signature takes {transfer_inputs}, expected "
+                              "content_image and style_bottleneck")
+
+    def bottleneck_fn(style):
+        return _single_output(predict(**{style_input: style}), "style_bottleneck")
+
+    def stylize_fn(content, bottleneck):
+        outputs = transfer(**{content_input: content, bottleneck_input: bottleneck})
+        return _single_output(outputs, "stylized_image")
+    return EvalModel(bottleneck_fn, stylize_fn,
+                     {"kind": "saved_model", "files_sha256": files_fingerprint(path)})
+
+
+def checkpoint_step(checkpoint_path):
+    """Global step from a checkpoint name like `.../ckpt-1200` (0 when there is none)."""
+    match = re.search(r"-(\d+)$", checkpoint_path or "")
+    return int(match.group(1)) if match else 0
+
+
+def _saved_model_dir(spec):
+    """The SavedModel directory of `spec` (itself, or export.py's `<output_dir>/saved_model`)."""
+    for directory in (spec, os.path.join(spec, SAVED_MODEL_SUBDIR)):
+        if tf.io.gfile.isdir(directory) and tf.io.gfile.exists(
+                os.path.join(directory, SAVED_MODEL_FILE)):
+            return directory
+    return None
+
+
+def load_eval_model(spec):
+    """EvalModel from a --checkpoint spec: a SavedModel directory (or an export.py output
+    directory holding one), or anything `weights.load_model` reads (.keras, train_dir,
+    Magenta checkpoints, the released weights)."""
+    spec = os.fspath(spec)
+    saved_model = _saved_model_dir(spec)
+    if saved_model:
+        model = from_saved_model(saved_model)
+        model.identity["spec"] = spec
+        return model
+    identity = {"spec": spec}
+    if tf.io.gfile.isdir(spec) and tf.io.gfile.exists(
+            os.path.join(spec, TRAIN_CONFIG_FILE)):
+        checkpoint = tf.train.latest_checkpoint(spec)
+        identity.update(checkpoint=os.path.basename(checkpoint or ""),
+                        step=checkpoint_step(checkpoint))
+    return from_stylizer(load_model(spec), identity)

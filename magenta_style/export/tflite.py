@@ -1,0 +1,290 @@
+"""TFLite conversion of the style predict / transfer pair, with the released tensor names."""
+import collections
+import re
+import warnings
+
+import keras
+import tensorflow as tf
+
+from magenta_style import defaults
+from magenta_style.errors import ExportError, UsageError
+from magenta_style.export.signatures import (
+    BOTTLENECK,
+    CONTENT_IMAGE,
+    PREDICT_INPUTS,
+    PREDICT_OUTPUTS,
+    STYLE_IMAGE,
+    STYLIZED,
+    TRANSFER_INPUTS,
+    TRANSFER_OUTPUTS,
+    _image_spec,
+)
+from magenta_style.weights.names import released_bias_name, released_weight_names
+
+TFLITE_VARIANTS = {"tflite_float": "float", "tflite_fp16": "fp16", "tflite_dynamic": "dynamic",
+                   "tflite_int8": "int8"}
+
+
+def tflite_filenames(export_format):
+    """'tflite_int8' -> ('style_predict_int8.tflite', 'style_transfer_int8.tflite')."""
+    variant = TFLITE_VARIANTS[export_format]
+    return f"style_predict_{variant}.tflite", f"style_transfer_{variant}.tflite"
+
+
+def write_tflite_source(model, directory, style_image_size, content_image_size):
+    """SavedModel with fixed-shape endpoints `predict` and `transfer` for the converter.
+
+    Keras' ExportArchive tracks the variables so that the converter freezes
+    them into constants (a plain tf.Module leaves VAR_HANDLE ops behind).
+    content_image_size 0 leaves H, W of the content input unknown.
+    """
+    dim = model.bottleneck_dim
+    content_size = content_image_size or None
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+
+    def predict(style_image):
+        return {"style_bottleneck": tf.reshape(model.style_bottleneck(style_image), [1, 1, 1, dim])}
+
+    def transfer(content_image, style_bottleneck):
+        params = model.style_params(tf.reshape(style_bottleneck, [1, dim]))
+        return {"stylized_image": model.transfer_network([content_image, params])}
+
+    archive.add_endpoint("predict", predict,
+                         input_signature=[_image_spec("style_image", 1, style_image_size)])
+    archive.add_endpoint("transfer", transfer, input_signature=[
+        _image_spec("content_image", 1, content_size),
+        tf.TensorSpec([1, 1, 1, dim], tf.float32, name="style_bottleneck")])
+    archive.write_out(directory, verbose=False)
+    return directory
+
+
+def tflite_operators(model_bytes):
+    """Counter of operator names ('CONV_2D', ..., custom codes) in subgraph 0."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_bytes))
+    return collections.Counter(flatbuffer_utils.opcode_to_name(model, op.opcodeIndex)
+                               for op in model.subgraphs[0].operators)
+
+
+def custom_operators(model_bytes):
+    """Sorted names of the non-builtin (custom / Flex) operators of a TFLite model."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.python import schema_util
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_bytes))
+    return sorted({(code.customCode or b"").decode() for code in model.operatorCodes
+                   if schema_util.get_builtin_code_from_operator_code(code)
+                   == schema.BuiltinOperator.CUSTOM})
+
+
+def rename_io_tensors(model_bytes, inputs, outputs):
+    """Gives the signature's inputs / outputs the released names and order.
+
+    inputs, outputs: [(signature key, tensor name)]; subgraph 0's inputs and
+    outputs become exactly these tensors in this order (what
+    `Interpreter.get_input_details()` lists).
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_bytes))
+    subgraph, signature = model.subgraphs[0], model.signatureDefs[0]
+
+    def assign(entries, tensor_maps):
+        index = {_text(t.name): t.tensorIndex for t in tensor_maps}
+        missing = [key for key, _ in entries if key not in index]
+        if missing:
+            raise ExportError(f"converted model lacks signature tensor(s) {missing}")
+        for key, name in entries:
+            subgraph.tensors[index[key]].name = name.encode()
+        return [index[key] for key, _ in entries]
+
+    subgraph.inputs = assign(inputs, signature.inputs)
+    subgraph.outputs = assign(outputs, signature.outputs)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def _text(value):
+    return value.decode() if isinstance(value, bytes) else value
+
+
+WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
+_SCOPE_SUFFIX = re.compile(r"_\d+$")  # the converter's name scopes are layer names + '_N'
+
+
+def _keras_layers_in(tensor_name, layer_names):
+    """Keras layer names (from `layer_names`) that a converter tensor name's path mentions.
+
+    'style_params_1/style_params_..._Conv_1_2/MatMul;...' -> {'style_params_..._Conv_1'}:
+    each path segment is a layer's name scope, the layer name plus '_N'.
+    """
+    found = set()
+    for segment in re.split(r"[;/]", tensor_name):
+        stripped = _SCOPE_SUFFIX.sub("", segment)
+        if stripped in layer_names:
+            found.add(stripped)
+        elif segment in layer_names:
+            found.add(segment)
+    return found
+
+
+def rename_weight_tensors(model_bytes, alpha):
+    """Gives conv filters and biases the released weight tensor names (SPEC 6).
+
+    For every CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED op of subgraph 0
+    made from a layer of `released_mobile_table(alpha)`: the filter
+    becomes '<scope>/weights' ('<scope>/depthwise_weights'), the bias
+    '<scope>/Conv2D_bias' ('<scope>/depthwise_bias'), so that
+    `load_model('predict.tflite,transfer.tflite')` reads the pair back.
+    A float16 constant feeding a DEQUANTIZE op gets the name (int8 constants
+    keep their quantization). Constants the converter shares between several
+    of these ops (deduplicated equal values, e.g. the zero biases of the
+    convs before a style norm) keep their converter names. Raises ExportError
+    when two ops claim the same layer.
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    names = released_weight_names(alpha)
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_bytes))
+    subgraph = model.subgraphs[0]
+    tensors = subgraph.tensors
+    ops = [(flatbuffer_utils.opcode_to_name(model, op.opcodeIndex), op) for op in subgraph.operators]
+    dequantized_from = {op.outputs[0]: op.inputs[0] for kind, op in ops if kind == "DEQUANTIZE"}
+
+    def constant(op, position):
+        index = op.inputs[position] if position < len(op.inputs) else -1
+        return dequantized_from.get(index, index)
+
+    weight_ops = [op for kind, op in ops if kind in WEIGHT_OPS]
+    users = collections.Counter(constant(op, p) for op in weight_ops for p in (1, 2))
+    claimed = {}
+    for op in weight_ops:
+        weight = constant(op, 1)
+        layers = (_keras_layers_in(_text(tensors[op.outputs[0]].name), names)
+                  | _keras_layers_in(_text(tensors[weight].name), names))
+        if len(layers) != 1:
+            continue  # not a layer of the released model (or an ambiguous name: left alone)
+        layer = layers.pop()
+        if layer in claimed:
+            raise ExportError(f"TFLite ops {claimed[layer]!r} and {_text(tensors[weight].name)!r} "
+                              f"both come from Keras layer {layer}")
+        claimed[layer] = _text(tensors[weight].name)
+        for index, name in ((weight, names[layer]), (constant(op, 2), released_bias_name(names[layer]))):
+            if index >= 0 and users[index] == 1:
+                tensors[index].name = name.encode()
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def convert_tflite(source_dir, signature_key, export_format, representative=None,
+                   quantized_ops=None):
+    """Converts one endpoint of `write_tflite_source`'s SavedModel; returns bytes.
+
+    Args:
+      signature_key: 'predict' or 'transfer'.
+      export_format: one of TFLITE_VARIANTS.
+      representative: for tflite_int8, a callable returning an iterable of
+        {signature input key: float32 array} calibration samples.
+      quantized_ops: for tflite_int8, the TFLite op names that run in int8;
+        every other op stays float (None: a full integer model with float I/O).
+    Built-in ops only: the converter fails on ops needing Flex.
+    """
+    def converter():
+        result = tf.lite.TFLiteConverter.from_saved_model(source_dir, signature_keys=[signature_key])
+        result.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        return result
+
+    conv = converter()
+    if export_format == "tflite_fp16":
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.target_spec.supported_types = [tf.float16]
+    elif export_format == "tflite_dynamic":
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif export_format == "tflite_int8":
+        if representative is None:
+            raise UsageError("tflite_int8 needs representative data for calibration")
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = representative
+        if quantized_ops is None:
+            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        else:
+            # Selective quantization: every op type not listed stays float.
+            float_ops = sorted(set(tflite_operators(converter().convert())) - set(quantized_ops))
+            options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=float_ops)
+            debugger = tf.lite.experimental.QuantizationDebugger(
+                converter=conv, debug_dataset=representative, debug_options=options)
+            return debugger.get_nondebug_quantized_model()
+    elif export_format != "tflite_float":
+        raise UsageError(f"not a TFLite format: {export_format!r}")
+    return conv.convert()
+
+
+def tflite_pair(model, source_dir, export_format, calibration=None,
+                quantized_ops=defaults.INT8_TRANSFER_QUANTIZED_OPS):
+    """(predict bytes, transfer bytes) of one variant, with the released tensor names.
+
+    calibration: for tflite_int8, (style images [N, S, S, 3], content images
+    [N, C, C, 3]) in [0, 1]; the transfer model is calibrated with the Keras
+    bottlenecks of the style images. Predict is a full integer model; the
+    transfer model quantizes only `quantized_ops`.
+    """
+    predict_data = transfer_data = None
+    if export_format == "tflite_int8":
+        styles, contents = calibration
+        bottlenecks = model.style_bottleneck(tf.constant(styles)).numpy()
+
+        def predict_data():
+            for style in styles:
+                yield {"style_image": style[None]}
+
+        def transfer_data():
+            for index, content in enumerate(contents):
+                bottleneck = bottlenecks[index % len(bottlenecks)]
+                yield {"content_image": content[None],
+                       "style_bottleneck": bottleneck.reshape(1, 1, 1, -1)}
+
+    predict = convert_tflite(source_dir, "predict", export_format, predict_data, None)
+    transfer = convert_tflite(source_dir, "transfer", export_format, transfer_data, quantized_ops)
+    pair = (rename_weight_tensors(rename_io_tensors(predict, PREDICT_INPUTS, PREDICT_OUTPUTS),
+                                  model.alpha),
+            rename_weight_tensors(rename_io_tensors(transfer, TRANSFER_INPUTS, TRANSFER_OUTPUTS),
+                                  model.alpha))
+    for name, model_bytes in zip(tflite_filenames(export_format), pair):
+        custom = custom_operators(model_bytes)
+        if custom:
+            raise ExportError(f"{name}: needs non-builtin ops {', '.join(custom)}")
+    return pair
+
+
+def load_interpreter(path, num_threads=defaults.EXPORT_NUM_THREADS):
+    """tf.lite.Interpreter for a .tflite file, tensors allocated (deprecation warning muted)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        interpreter = tf.lite.Interpreter(model_path=path, num_threads=num_threads)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def run_tflite_pair(predict, transfer, content, style):
+    """Runs loaded interpreters by the released tensor names; returns stylized [1, H, W, 3].
+
+    A resizable transfer model is resized to the content's size first.
+    """
+    predict_inputs = {d["name"]: d for d in predict.get_input_details()}
+    predict.set_tensor(predict_inputs[STYLE_IMAGE]["index"], style)
+    predict.invoke()
+    outputs = {d["name"]: d for d in predict.get_output_details()}
+    bottleneck = predict.get_tensor(outputs[BOTTLENECK]["index"])
+
+    inputs = {d["name"]: d for d in transfer.get_input_details()}
+    if tuple(inputs[CONTENT_IMAGE]["shape"]) != content.shape:
+        transfer.resize_tensor_input(inputs[CONTENT_IMAGE]["index"], content.shape)
+        transfer.allocate_tensors()
+    transfer.set_tensor(inputs[CONTENT_IMAGE]["index"], content)
+    transfer.set_tensor(inputs[BOTTLENECK]["index"], bottleneck)
+    transfer.invoke()
+    outputs = {d["name"]: d for d in transfer.get_output_details()}
+    return transfer.get_tensor(outputs[STYLIZED]["index"])

@@ -1,0 +1,142 @@
+"""Keras layers of the transfer network: reflect padding, conditional style norm,
+nearest-neighbour upsampling, padding to a multiple of the network stride and
+cropping back.
+
+The shape-changing layers keep their channel count static even when H and W
+are unknown, so a resizable model converts to TFLite builtin ops.
+"""
+import keras
+from keras import ops
+
+from magenta_style import defaults
+
+_PACKAGE = "magenta_style"
+
+
+def _with_static_channels(outputs, channels):
+    """Re-asserts the channel count of [B, ?, ?, C] results of dynamic pads/repeats.
+
+    TF's own shape inference may still know C, but the TFLite converter's does
+    not; a reshape (unlike set_shape) survives into it, and ensure_shape would
+    be a Flex op. A no-op when H and W are static.
+    """
+    if channels is None or (outputs.shape[1] is not None and outputs.shape[2] is not None):
+        return outputs
+    shape = ops.shape(outputs)
+    return ops.reshape(outputs, [shape[0], shape[1], shape[2], channels])
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ReflectionPadding2D(keras.layers.Layer):
+    """Reflect-pads H and W by `padding` on each side: [B, H, W, C] -> [B, H+2p, W+2p, C]."""
+
+    def __init__(self, padding, **kwargs):
+        super().__init__(**kwargs)
+        if int(padding) < 0:
+            raise ValueError(f"padding must be >= 0, got {padding}")
+        self.padding = int(padding)
+
+    def call(self, inputs):
+        p = self.padding
+        if p == 0:
+            return inputs
+        # tf.pad(mode="REFLECT") values from slices, flips and concatenations:
+        # TFLite's MIRROR_PAD kernel is ~30x slower than these copies.
+        x = ops.concatenate([ops.flip(inputs[:, 1:p + 1], 1), inputs,
+                             ops.flip(inputs[:, -p - 1:-1], 1)], axis=1)
+        return ops.concatenate([ops.flip(x[:, :, 1:p + 1], 2), x,
+                                ops.flip(x[:, :, -p - 1:-1], 2)], axis=2)
+
+    def compute_output_shape(self, input_shape):
+        def grow(size):
+            return None if size is None else size + 2 * self.padding
+        return (input_shape[0], grow(input_shape[1]), grow(input_shape[2]), input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ConditionalStyleNorm(keras.layers.Layer):
+    """Instance norm whose scale and shift come per sample from the style predictor.
+
+    Inputs `[x, beta, gamma]`: x [B, H, W, C]; beta, gamma [B, C].
+    Output `gamma * (x - mean_hw(x)) / sqrt(var_hw(x) + epsilon) + beta`, [B, H, W, C].
+    """
+
+    def __init__(self, epsilon=defaults.STYLE_NORM_EPSILON, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = float(epsilon)
+
+    def call(self, inputs):
+        x, beta, gamma = inputs
+        # Statistics in float32 even under mixed precision: variances of
+        # large activations overflow float16.
+        x32 = ops.cast(x, "float32")
+        mean, variance = ops.moments(x32, axes=[1, 2], keepdims=True)
+        scale = ops.cast(gamma, "float32")[:, None, None, :] * ops.rsqrt(variance + self.epsilon)
+        shift = ops.cast(beta, "float32")[:, None, None, :] - mean * scale
+        return ops.cast(x32 * scale + shift, x.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class PadToMultiple(keras.layers.Layer):
+    """Reflect-pads bottom/right so H and W become multiples of `multiple`.
+
+    [B, H, W, C] -> [B, ceil(H/m)*m, ceil(W/m)*m, C]; a no-op when already divisible.
+    The transfer network no longer uses it (it runs on the content as it is, as
+    Magenta does); kept registered so `.keras` files saved with it still load.
+    """
+
+    def __init__(self, multiple, **kwargs):
+        super().__init__(**kwargs)
+        self.multiple = int(multiple)
+
+    def call(self, inputs):
+        shape = ops.shape(inputs)
+        pad_h = (-shape[1]) % self.multiple
+        pad_w = (-shape[2]) % self.multiple
+        if isinstance(pad_h, int) and isinstance(pad_w, int) and pad_h == 0 and pad_w == 0:
+            return inputs  # static, already divisible: keep the graph free of pads
+        padded = ops.pad(inputs, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="symmetric")
+        return _with_static_channels(padded, inputs.shape[-1])
+
+    def compute_output_shape(self, input_shape):
+        def grow(size):
+            return None if size is None else -(-size // self.multiple) * self.multiple
+        return (input_shape[0], grow(input_shape[1]), grow(input_shape[2]), input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "multiple": self.multiple}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class NearestUpsampling2D(keras.layers.UpSampling2D):
+    """Nearest-neighbour x`size` upsampling: [B, H, W, C] -> [B, sH, sW, C], C kept static."""
+
+    def __init__(self, size=2, **kwargs):
+        kwargs.pop("interpolation", None)
+        super().__init__(size=size, interpolation="nearest", **kwargs)
+
+    def call(self, inputs):
+        return _with_static_channels(super().call(inputs), inputs.shape[-1])
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class CropLike(keras.layers.Layer):
+    """Crops `x` [B, H', W', C] to the H, W of `reference` [B, H, W, *] (top-left kept)."""
+
+    def call(self, inputs):
+        x, reference = inputs
+        shape = ops.shape(reference)
+        return x[:, :shape[1], :shape[2], :]
+
+    def compute_output_shape(self, input_shapes):
+        x_shape, reference_shape = input_shapes
+        return (x_shape[0], reference_shape[1], reference_shape[2], x_shape[3])

@@ -1,0 +1,144 @@
+"""What a training run needs, as one validated value (the flags of train.py, checked).
+
+`TrainConfig` holds every option of a run; `validate(config)` checks it before
+anything heavy starts and raises `TrainConfigError` (one line) on the first
+problem, naming the flag.
+"""
+import dataclasses
+import os
+from typing import Optional
+
+import tensorflow as tf
+
+from magenta_style import defaults
+from magenta_style.errors import MagentaStyleError
+from magenta_style.nets import losses, stylizer
+
+# One definition of "is a TF checkpoint" (prefix or directory), shared with the VGG loader.
+from magenta_style.weights.run_dir import checkpoint_prefix
+
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+IMAGENET, RANDOM = defaults.IMAGENET, defaults.RANDOM
+
+
+class TrainConfigError(MagentaStyleError, ValueError):
+    """An invalid option or combination of options; str() is one line naming the flag."""
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Every option of a training run (flag names of train.py; defaults from defaults.py)."""
+    train_dir: Optional[str] = None
+    style_dataset_file: tuple = ()  # style sources: TFRecord files / globs / dirs, tfds:NAME
+    imagenet_data_dir: Optional[str] = None  # content source
+    batch_size: int = defaults.BATCH_SIZE  # global batch, split across replicas
+    image_size: int = defaults.IMAGE_SIZE
+    learning_rate: float = defaults.LEARNING_RATE
+    content_weights: dict = dataclasses.field(
+        default_factory=lambda: dict(defaults.TRAIN_CONTENT_WEIGHTS))
+    style_weights: dict = dataclasses.field(
+        default_factory=lambda: dict(defaults.TRAIN_STYLE_WEIGHTS))
+    total_variation_weight: float = defaults.TRAIN_TOTAL_VARIATION_WEIGHT
+    train_steps: int = defaults.TRAIN_STEPS
+    clip_gradient_norm: float = defaults.CLIP_GRADIENT_NORM  # 0 = off
+    augment_style_images: bool = True
+    random_style_image_size: bool = True
+    center_crop: bool = False
+    vgg_weights: str = defaults.LOSS_NETWORK_WEIGHTS
+    predictor_weights: str = defaults.PREDICTOR_WEIGHTS
+    model_type: str = "full"
+    alpha: Optional[float] = None  # None: the model type's default
+    init_from: Optional[str] = None
+    distill_from: Optional[str] = None
+    distill_bottleneck_weight: float = defaults.DISTILL_BOTTLENECK_WEIGHT
+    save_interval_steps: int = defaults.SAVE_INTERVAL_STEPS
+    summary_interval_steps: int = defaults.SUMMARY_INTERVAL_STEPS
+    log_interval_steps: int = defaults.LOG_INTERVAL_STEPS
+    max_checkpoints_to_keep: int = defaults.MAX_CHECKPOINTS_TO_KEEP
+    num_train_styles: Optional[int] = None
+    strategy: str = "default"
+    tpu: str = ""
+    mixed_precision: bool = False
+    jit_compile: bool = False
+    save_input_state: bool = True
+    seed: Optional[int] = None
+
+    @property
+    def resolved_alpha(self):
+        return self.alpha if self.alpha is not None else stylizer.MODEL_TYPES[self.model_type][1]
+
+
+def _layer_weights(value, flag):
+    try:
+        return losses.parse_layer_weights(value, flag)
+    except losses.LayerWeightsError as error:
+        raise TrainConfigError(str(error)) from None
+
+
+def _check_weights_spec(flag, spec, allowed_kinds):
+    if spec in (IMAGENET, RANDOM):
+        return
+    if not (tf.io.gfile.exists(spec) or checkpoint_prefix(spec)):
+        raise TrainConfigError(f"--{flag}={spec}: no such file or checkpoint "
+                               f"(expected {allowed_kinds})")
+
+
+def _require(condition, message):
+    if not condition:
+        raise TrainConfigError(message)
+
+
+def validate(config):
+    """Raises TrainConfigError for the first invalid option; returns config.
+
+    Loads nothing heavy: model specs are only checked to exist here.
+    """
+    _require(config.train_dir, "--train_dir is required (where checkpoints and summaries go)")
+    _require(config.style_dataset_file, "--style_dataset_file is required "
+             "(style TFRecords: file, glob, directory or tfds:NAME; comma-separated list)")
+    _require(config.imagenet_data_dir, "--imagenet_data_dir is required "
+             "(content photos: ImageNet TFRecords directory, glob, tfds:NAME or image folder)")
+    for name in ("batch_size", "train_steps", "save_interval_steps", "summary_interval_steps",
+                 "log_interval_steps", "max_checkpoints_to_keep"):
+        _require(getattr(config, name) >= 1, f"--{name} must be >= 1, got {getattr(config, name)}")
+    _require(config.image_size >= 32, f"--image_size must be >= 32 (VGG-16 pools 5 times), "
+             f"got {config.image_size}")
+    _require(config.learning_rate > 0, f"--learning_rate must be > 0, got {config.learning_rate}")
+    _require(config.clip_gradient_norm >= 0,
+             f"--clip_gradient_norm must be >= 0 (0 = off), got {config.clip_gradient_norm}")
+    _require(config.total_variation_weight >= 0,
+             f"--total_variation_weight must be >= 0, got {config.total_variation_weight}")
+    _require(config.model_type in stylizer.MODEL_TYPES,
+             f"--model_type must be one of {', '.join(stylizer.MODEL_TYPES)}, got {config.model_type!r}")
+    _require(config.alpha is None or config.alpha > 0, f"--alpha must be > 0, got {config.alpha}")
+    _require(config.strategy in STRATEGIES,
+             f"--strategy must be one of {', '.join(STRATEGIES)}, got {config.strategy!r}")
+    _require(config.num_train_styles is None or config.num_train_styles >= 1,
+             f"--num_train_styles must be >= 1, got {config.num_train_styles}")
+    config.content_weights = _layer_weights(config.content_weights, "content_weights")
+    config.style_weights = _layer_weights(config.style_weights, "style_weights")
+    if config.distill_from:
+        _require(config.model_type == "mobile",
+                 "--distill_from trains a MobileNetV2 student: use --model_type=mobile "
+                 f"(got --model_type={config.model_type})")
+        _require(config.distill_bottleneck_weight > 0, "--distill_bottleneck_weight must be > 0")
+        _check_model_spec("distill_from", config.distill_from)
+    if config.init_from:
+        _check_model_spec("init_from", config.init_from)
+    _check_weights_spec("vgg_weights", config.vgg_weights,
+                        "imagenet, random, a Keras VGG16 weights file or a slim vgg_16 checkpoint")
+    _check_weights_spec("predictor_weights", config.predictor_weights,
+                        "imagenet, random, a Keras weights file or a slim inception_v3 / "
+                        "mobilenet_v2 checkpoint")
+    if config.strategy == "multi_worker":
+        _require(os.environ.get("TF_CONFIG"),
+                 "--strategy=multi_worker needs the TF_CONFIG environment variable "
+                 "(cluster and this task), see README.md, 'Train your own model'")
+    return config
+
+
+def _check_model_spec(flag, spec):
+    if spec.startswith("pretrained:"):
+        return  # resolved by weights.load_model
+    _require(tf.io.gfile.exists(spec) or checkpoint_prefix(spec),
+             f"--{flag}={spec}: no such file, train_dir or checkpoint")

@@ -1,0 +1,83 @@
+"""The models a training run needs: the student, an optional distillation teacher, the loss network."""
+import collections
+import math
+
+from absl import logging
+
+from magenta_style.defaults import RANDOM
+from magenta_style.errors import UsageError
+from magenta_style.nets import stylizer
+from magenta_style.weights import load_model
+from magenta_style.weights import slim as slim_backbones
+from magenta_style.weights.run_dir import checkpoint_prefix
+from magenta_style.weights.vgg import load_vgg16
+
+Models = collections.namedtuple("Models", "model loss_network teacher frozen_head")
+
+
+def _warn_random(what):
+    banner = "!" * 78
+    message = (f"{what}=random: training with UNTRAINED weights; the model will not learn useful "
+               "styles. Use this only for tests.")
+    logging.warning("\n%s\n%s\n%s", banner, message, banner)
+
+
+def build_predictor_stylizer(model_type, alpha, predictor_weights):
+    """build_stylizer with any --predictor_weights: imagenet | Keras file | slim checkpoint | random."""
+    if predictor_weights == RANDOM:
+        _warn_random("--predictor_weights")
+    slim = predictor_weights != RANDOM and checkpoint_prefix(predictor_weights) is not None
+    model = stylizer.build_stylizer(model_type, alpha=alpha,
+                                    predictor_weights=None if slim else predictor_weights)
+    if slim:
+        slim_backbones.load_slim_backbone_checkpoint(model, predictor_weights)
+    return model
+
+
+def copy_weights(source, target, what):
+    """target.set_weights(source's) with a one-line error when the architectures differ."""
+    source_shapes = [tuple(w.shape) for w in source.weights]
+    target_shapes = [tuple(w.shape) for w in target.weights]
+    if source_shapes != target_shapes:
+        raise UsageError(f"{what}: architecture differs ({len(source_shapes)} vs "
+                         f"{len(target_shapes)} weights, or other shapes)")
+    target.set_weights(source.get_weights())
+
+
+def build_models(config):
+    """Stylizer (trainable), frozen VGG-16 and, for --distill_from, the frozen teacher.
+
+    Call inside `strategy.scope()`. With distillation, when the teacher's alpha
+    equals the student's, the head + transfer network are copied from the
+    teacher and frozen (only the MobileNetV2 predictor learns, as Magenta's
+    distill_mobilenet); otherwise they train with the stylization loss too.
+    """
+    if config.vgg_weights == RANDOM:
+        _warn_random("--vgg_weights")
+    loss_network = load_vgg16(config.vgg_weights)
+    model = build_predictor_stylizer(config.model_type, config.alpha, config.predictor_weights)
+    teacher, frozen_head = None, False
+    if config.distill_from:
+        teacher = load_model(config.distill_from)
+        teacher.trainable = False
+        if teacher.bottleneck_dim != model.bottleneck_dim:
+            raise UsageError(f"--distill_from={config.distill_from}: bottleneck of "
+                             f"{teacher.bottleneck_dim} values, the student has {model.bottleneck_dim}")
+        if math.isclose(teacher.alpha, model.alpha):
+            copy_weights(teacher.style_params_head, model.style_params_head, "--distill_from head")
+            copy_weights(teacher.transfer_network, model.transfer_network,
+                         "--distill_from transfer network")
+            model.style_params_head.trainable = False
+            model.transfer_network.trainable = False
+            frozen_head = True
+    return Models(model, loss_network, teacher, frozen_head)
+
+
+def initialize_from(model, spec):
+    """Copies all weights of `load_model(spec)` (same model type and alpha) into `model`."""
+    source = load_model(spec)
+    if (stylizer.model_type_of(source), source.alpha) != (stylizer.model_type_of(model), model.alpha):
+        raise UsageError(f"--init_from={spec}: a {stylizer.model_type_of(source)} model with alpha "
+                         f"{source.alpha}, this run trains {stylizer.model_type_of(model)} "
+                         f"with alpha {model.alpha}")
+    copy_weights(source, model, f"--init_from={spec}")

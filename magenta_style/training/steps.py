@@ -1,0 +1,128 @@
+"""Optimizer, loss functions and the (distributed) train / distillation step."""
+import keras
+import tensorflow as tf
+
+from magenta_style import defaults
+from magenta_style.nets import losses
+
+MEAN, SUM = tf.distribute.ReduceOp.MEAN, tf.distribute.ReduceOp.SUM
+
+
+def make_optimizer(learning_rate=defaults.LEARNING_RATE, mixed_precision=False):
+    """Adam (beta1 0.9, beta2 0.999); wrapped in a dynamic LossScaleOptimizer for float16."""
+    optimizer = keras.optimizers.Adam(learning_rate, beta_1=defaults.ADAM_BETA_1,
+                                      beta_2=defaults.ADAM_BETA_2)
+    if mixed_precision:
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def _float32_endpoints(loss_network, images):
+    # Gram matrices overflow float16; losses are always computed in float32.
+    return {name: tf.cast(value, tf.float32) for name, value in loss_network(images).items()}
+
+
+def stylization_losses(model, loss_network, content, style, content_weights, style_weights,
+                       total_variation_weight, bottleneck=None):
+    """Reference loss of stylizing `content` with `style` (training mode).
+
+    bottleneck: optional precomputed style bottleneck [B, 100] (else the
+    model's own predictor runs on `style`).
+    Returns (total scalar, dict with the reference keys, stylized [B, S, S, 3] float32).
+    """
+    if bottleneck is None:
+        bottleneck = model.style_bottleneck(style, training=True)
+    stylized = tf.cast(model.stylize(content, bottleneck, training=True), tf.float32)
+    total, terms = losses.combine_losses(
+        _float32_endpoints(loss_network, content), _float32_endpoints(loss_network, style),
+        _float32_endpoints(loss_network, stylized), stylized, content_weights, style_weights,
+        total_variation_weight)
+    return total, terms, stylized
+
+
+def distillation_losses(student, teacher, loss_network, content, style, content_weights,
+                        style_weights, total_variation_weight, bottleneck_weight, frozen_head):
+    """Student predictor regresses the teacher's bottleneck (SPEC 1.3).
+
+    bottleneck_loss = mean over batch and the 100 values of (student - teacher)^2.
+    With a frozen (copied) head the total is bottleneck_weight * bottleneck_loss;
+    otherwise the stylization loss of the student's own output is added.
+    Returns (total, dict, stylized [B, S, S, 3] float32).
+    """
+    target = tf.stop_gradient(tf.cast(teacher.style_bottleneck(style, training=False), tf.float32))
+    predicted = tf.cast(student.style_bottleneck(style, training=True), tf.float32)
+    bottleneck_loss = tf.reduce_mean(tf.square(predicted - target))
+    weighted = bottleneck_weight * bottleneck_loss
+    if frozen_head:
+        stylized = tf.cast(student.stylize(content, predicted, training=False), tf.float32)
+        terms = {}
+        total = weighted
+    else:
+        stylization_total, terms, stylized = stylization_losses(
+            student, loss_network, content, style, content_weights, style_weights,
+            total_variation_weight, bottleneck=predicted)
+        terms = {f"stylization/{key}": value for key, value in terms.items()}
+        total = weighted + stylization_total
+    terms.update({"total_loss": total, "bottleneck_loss": bottleneck_loss,
+                  "weighted_bottleneck_loss": weighted})
+    return total, terms, stylized
+
+
+def make_train_step(strategy, models, optimizer, step, content_weights, style_weights,
+                    total_variation_weight, clip_gradient_norm=defaults.CLIP_GRADIENT_NORM,
+                    distill_bottleneck_weight=defaults.DISTILL_BOTTLENECK_WEIGHT,
+                    jit_compile=False):
+    """Returns `train_step(batch) -> (loss dict (global means), stylized per replica)`.
+
+    One call: forward, gradients of the trainable Stylizer variables (VGG and
+    teacher frozen; BatchNorm in training mode), optional global-norm clipping
+    over the all-reduced gradient, Adam update, step += 1.
+    `batch` is a (distributed) dict with `content` and `style`.
+    """
+    model = models.model
+    trainable = model.trainable_variables
+    mixed = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+    replicas = strategy.num_replicas_in_sync
+    # Clipping needs the global gradient; Keras all-reduces inside apply, so
+    # reduce here first and hand it 1/R of the result (which it sums back).
+    reduce_here = clip_gradient_norm > 0 or (mixed and replicas > 1)
+
+    def forward_backward(batch):
+        with tf.GradientTape() as tape:
+            if models.teacher is not None:
+                total, terms, stylized = distillation_losses(
+                    model, models.teacher, models.loss_network, batch["content"], batch["style"],
+                    content_weights, style_weights, total_variation_weight,
+                    distill_bottleneck_weight, models.frozen_head)
+            else:
+                total, terms, stylized = stylization_losses(
+                    model, models.loss_network, batch["content"], batch["style"],
+                    content_weights, style_weights, total_variation_weight)
+            scaled = total / replicas
+            if mixed:
+                scaled = optimizer.scale_loss(scaled)
+        return tape.gradient(scaled, trainable), terms, stylized
+
+    if jit_compile:
+        forward_backward = tf.function(forward_backward, jit_compile=True)
+
+    def replica_step(batch):
+        grads, terms, stylized = forward_backward(batch)
+        if reduce_here:
+            grads = tf.distribute.get_replica_context().all_reduce(SUM, grads)
+            if clip_gradient_norm > 0:
+                # Loss scaling multiplies the gradient norm by the scale.
+                clip_norm = clip_gradient_norm * (optimizer.dynamic_scale if mixed else 1.0)
+                grads, _ = tf.clip_by_global_norm(grads, clip_norm)
+            grads = [g / replicas for g in grads]
+        optimizer.apply_gradients(zip(grads, trainable))
+        return terms, stylized
+
+    @tf.function(reduce_retracing=True)
+    def train_step(batch):
+        terms, stylized = strategy.run(replica_step, args=(batch,))
+        terms = {key: strategy.reduce(MEAN, value, axis=None) for key, value in terms.items()}
+        step.assign_add(1)
+        return terms, stylized
+
+    return train_step

@@ -1,0 +1,79 @@
+"""`load_model(spec)`: a Stylizer from every form weights come in.
+
+Specs:
+  - `pretrained:mobile`: Magenta's released mobile model (see `pretrained`).
+  - `*.keras`: a saved Stylizer.
+  - a train_dir of `train.py` (see `run_dir`).
+  - a Magenta TF1 checkpoint: a `model.ckpt` prefix, or a directory holding one.
+  - a released mobile pair, ONNX or TFLite: `predict.onnx,transform.onnx` (either
+    order), or a directory holding one `*predict*` and one `*transfer*` /
+    `*transform*` file of the same kind.
+"""
+import glob
+import os
+import re
+
+import tensorflow as tf
+
+from magenta_style.errors import ModelSpecError
+from magenta_style.weights.pretrained import PRETRAINED_MOBILE, load_pretrained_mobile
+from magenta_style.weights.released import load_released_pair
+from magenta_style.weights.run_dir import (
+    TRAIN_CONFIG_FILE,
+    checkpoint_prefix,
+    load_keras_file,
+    load_train_dir,
+)
+from magenta_style.weights.tf1 import load_tf1_checkpoint
+
+
+def _split_pair(spec):
+    """(predict, transfer) paths from 'a,b' or a directory, or None when `spec` is not a pair."""
+    if "," in spec:
+        paths = [p.strip() for p in spec.split(",") if p.strip()]
+    elif tf.io.gfile.isdir(spec):
+        paths = [p for p in sorted(glob.glob(os.path.join(spec, "*")))
+                 if p.endswith((".onnx", ".tflite")) and re.search(r"predict|transfer|transform",
+                                                                   os.path.basename(p))]
+        if not paths:
+            return None
+        if len(paths) != 2:
+            raise ModelSpecError(f"{spec}: holds {len(paths)} predict/transfer model files; "
+                                 "name the pair as --model=PREDICT,TRANSFER")
+    else:
+        return None
+    if len(paths) != 2:
+        raise ModelSpecError(f"{spec}: a model pair needs exactly two files, got {len(paths)}")
+    for path in paths:
+        if not os.path.isfile(path):
+            raise ModelSpecError(f"{path}: file not found")
+    kinds = {os.path.splitext(p)[1] for p in paths}
+    if len(kinds) != 1 or kinds - {".onnx", ".tflite"}:
+        raise ModelSpecError(f"{spec}: expected two .onnx or two .tflite files")
+    predict = [p for p in paths if "predict" in os.path.basename(p)]
+    if len(predict) != 1:
+        raise ModelSpecError(f"{spec}: cannot tell the style predict file (name it *predict*)")
+    return predict[0], next(p for p in paths if p != predict[0])
+
+
+def load_model(spec):
+    """Stylizer from a spec string (see module docstring). Raises ModelSpecError."""
+    spec = os.fspath(spec)
+    if spec == PRETRAINED_MOBILE:
+        return load_pretrained_mobile()
+    if spec.startswith("pretrained:"):
+        raise ModelSpecError(f"{spec}: unknown pretrained model (available: {PRETRAINED_MOBILE})")
+    if spec.endswith(".keras"):
+        return load_keras_file(spec)
+    if tf.io.gfile.isdir(spec) and tf.io.gfile.exists(os.path.join(spec, TRAIN_CONFIG_FILE)):
+        return load_train_dir(spec)
+    pair = _split_pair(spec)
+    if pair is not None:
+        return load_released_pair(*pair)
+    if not tf.io.gfile.exists(spec) and not tf.io.gfile.exists(spec + ".index"):
+        raise ModelSpecError(f"{spec}: no such file or directory")
+    prefix = checkpoint_prefix(spec)
+    if prefix is not None:
+        return load_tf1_checkpoint(prefix)
+    raise ModelSpecError(f"{spec}: not a model this tool can read (expected {PRETRAINED_MOBILE}, "
+                         "a .keras file, a train_dir, a Magenta checkpoint or an ONNX/TFLite pair)")

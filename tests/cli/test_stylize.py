@@ -1,0 +1,181 @@
+"""The stylize command end to end on tiny images, including bad files, and preserve_colors."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from absl import flags
+from absl.testing import flagsaver
+from PIL import Image
+
+from magenta_style import blend_bottlenecks
+from magenta_style.cli import stylize, stylize_files
+from magenta_style.inference import color
+from magenta_style.nets.stylizer import build_stylizer
+from tests import ROOT
+
+
+@pytest.fixture(scope="module")
+def model():
+    return build_stylizer("mobile")
+
+
+@pytest.fixture(scope="module")
+def model_file(model, tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("model") / "mobile.keras")
+    model.save(path)
+    return path
+
+
+def _photo(height, width, seed):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    base = np.stack([x / width, y / height, 0.5 + 0.5 * np.sin(x / 5.0)], -1)
+    return (np.clip(base + rng.normal(0, 0.05, base.shape), 0, 1) * 255).astype(np.uint8)
+
+
+@pytest.fixture()
+def inputs(tmp_path):
+    """Content images of every awkward kind, two styles."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(_photo(40, 52, 0)).save(folder / "plain.png")
+    Image.fromarray(_photo(36, 44, 1)).convert("CMYK").save(folder / "cmyk.jpg")
+    sixteen = (_photo(32, 40, 2)[..., 0].astype(np.uint16) * 257)
+    Image.fromarray(sixteen).save(folder / "sixteen.png")  # 16-bit grayscale
+    rgba = np.dstack([_photo(34, 38, 3), np.full((34, 38), 128, np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(folder / "alpha.png")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 definitely not a jpeg")
+    (folder / "notes.png").write_text("hello")
+    Image.fromarray(_photo(64, 64, 4)).save(folder / "style_a.png")
+    Image.fromarray(_photo(70, 60, 5)).save(folder / "style_b.jpg")
+    return folder
+
+
+def _run(*args, env_extra=None):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "magenta_style.cli.stylize", *args], cwd=ROOT,
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.slow
+def test_cli_end_to_end_with_bad_files_then_refuses_to_overwrite(inputs, model_file, tmp_path):
+    out = tmp_path / "out"
+    args = [f"--content_images_paths={inputs}/*.png,{inputs}/*.jpg",
+            f"--style_images_paths={inputs}/style_a.png", f"--output_dir={out}",
+            f"--model={model_file}", "--grid"]
+    result = _run(*args)
+    assert result.returncode == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert any("broken.jpg" in line for line in errors)
+    assert any("notes.png: not an image file" in line for line in errors)
+    assert "Traceback" not in result.stderr
+    written = sorted(os.listdir(out))
+    for name in ("plain", "cmyk", "sixteen", "alpha", "style_b"):
+        assert f"{name}_stylized_style_a_0.png" in written
+    assert "stylized_grid.png" in written
+    with Image.open(out / "cmyk_stylized_style_a_0.png") as image:
+        assert image.size == (44, 36) and image.mode == "RGB"  # full resolution: content's own size
+    assert "stylize: 1/" in result.stdout and "images/s" in result.stdout and "ETA" in result.stdout
+
+    before = {name: os.path.getmtime(out / name) for name in written}
+    again = _run(*args)
+    assert again.returncode == 1
+    assert "plain_stylized_style_a_0.png: already exists (use --overwrite" in again.stderr
+    assert {name: os.path.getmtime(out / name) for name in written} == before
+    assert not [name for name in os.listdir(out) if name.startswith(".tmp")]
+
+
+def test_interpolation_blend_and_sizes_match_the_model(model, inputs, tmp_path):
+    out = tmp_path / "out"
+    styles = [str(inputs / "style_a.png"), str(inputs / "style_b.jpg")]
+    written, failures = stylize_files.stylize_images(
+        model, [str(inputs / "plain.png")], styles, str(out), image_size=32, style_image_size=48,
+        interpolation_weights=[0.0, 1.0], style_blend_weights=[0.25, 0.75], output_format="jpg")
+    assert failures == 0
+    assert [os.path.basename(p) for p in written] == ["plain_stylized_blend_0.jpg",
+                                                      "plain_stylized_blend_1.jpg"]
+    content = stylize_files.load_prepared(str(inputs / "plain.png"), 32, False)
+    assert content.shape == (32, 42, 3)  # shorter side 32, aspect kept (52 * 32 / 40)
+    bottlenecks = tf.concat([model.style_bottleneck(stylize_files.load_prepared(p, 48, False)[None])
+                             for p in styles], 0)
+    blended = blend_bottlenecks(bottlenecks, [0.25, 0.75])
+    expected = model.stylize(tf.constant(content[None]), blended).numpy()[0]
+    with Image.open(written[1]) as image:
+        got = np.asarray(image, np.float32) / 255.0
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).mean() < 0.03  # JPEG quality 95
+
+    written, _ = stylize_files.stylize_images(model, [str(inputs / "plain.png")], styles[:1], str(out),
+                                        image_size=32, content_square_crop=True,
+                                        interpolation_weights=[0.0], style_image_size=48)
+    # The CLI's identity interpolation is the API's (one implementation, Magenta's preparation).
+    square = stylize_files.load_prepared(str(inputs / "plain.png"), 32, True)
+    style = stylize_files.load_prepared(styles[0], 48, False)
+    expected = model.identity_interpolation(tf.constant(square[None]), tf.constant(style[None]),
+                                            [0.0], style_image_size=48).numpy()[0]
+    with Image.open(written[0]) as image:
+        got = np.asarray(image, np.float32) / 255.0
+    assert got.shape == (32, 32, 3)
+    assert np.abs(got - expected).max() <= 1.0 / 255 + 1e-6  # PNG: rounding only
+
+
+def test_preserve_colors_keeps_content_chroma():
+    rng = np.random.default_rng(0)
+    content = rng.uniform(0.3, 0.7, (8, 9, 3)).astype(np.float32)
+    stylized = rng.uniform(0.3, 0.7, (8, 9, 3)).astype(np.float32)
+    kept = color.preserve_colors(stylized, content)
+    to_yiq = np.array([[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263],
+                       [0.211456, -0.522591, 0.311135]])
+    np.testing.assert_allclose(kept @ to_yiq[0], stylized @ to_yiq[0], atol=1e-5)  # luminance
+    np.testing.assert_allclose(kept @ to_yiq[1:].T, content @ to_yiq[1:].T, atol=1e-5)  # chroma
+    gray = np.repeat(content.mean(-1, keepdims=True), 3, -1)
+    luminance = np.repeat((content @ to_yiq[0])[..., None], 3, -1)
+    np.testing.assert_allclose(color.preserve_colors(content, gray), luminance, atol=1e-5)
+    with pytest.raises(ValueError, match="shapes differ"):
+        color.preserve_colors(stylized, content[:4])
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"output_dir": None}, "--output_dir is required"),
+    ({"content_images_paths": "/nonexistent/*.jpg"}, "matches no files"),
+    ({"style_blend_weights": "[1,2,3]"}, "3 weights for 1 style images"),
+    ({"interpolation_weights": "[0,x]"}, "expected numbers"),
+    ({"model": "/nonexistent/model.keras"}, "file not found"),
+])
+def test_usage_errors_are_one_line(overrides, message, inputs, tmp_path, capsys):
+    flags.FLAGS.mark_as_parsed()
+    settings = {"content_images_paths": str(inputs / "plain.png"),
+                "style_images_paths": str(inputs / "style_a.png"), "output_dir": str(tmp_path),
+                "model": "unused.keras", **overrides}
+    with flagsaver.flagsaver(**settings):
+        assert stylize.main(["stylize"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+
+
+def test_demo_samples_ship_with_scikit_image():
+    pytest.importorskip("skimage")
+    from magenta_style.cli import samples
+
+    for name in samples.CONTENTS + samples.STYLES:
+        assert os.path.isfile(samples.sample_path(name))
+    with pytest.raises(FileNotFoundError, match="not shipped"):
+        samples.sample_path("no_such_sample.png")
+
+
+def test_too_large_and_too_small_images_are_reported_and_skipped(model, inputs, tmp_path, monkeypatch, capsys):
+    from magenta_style import image_io
+
+    Image.fromarray(_photo(4, 30, 6)).save(inputs / "thin.png")
+    Image.fromarray(_photo(80, 80, 7)).save(inputs / "huge.png")
+    monkeypatch.setattr(image_io, "MAX_DECODE_PIXELS", 80 * 80 - 1)  # "huge" for this test
+    written, failures = stylize_files.stylize_images(
+        model, [str(inputs / "huge.png"), str(inputs / "thin.png"), str(inputs / "alpha.png")],
+        [str(inputs / "style_a.png")], str(tmp_path / "out"), style_image_size=32)
+    assert failures == 2 and [os.path.basename(p) for p in written] == ["alpha_stylized_style_a_0.png"]
+    err = capsys.readouterr().err
+    assert "huge.png: image too large to decode (80x80 pixels)" in err
+    assert "thin.png: image too small (30x4 pixels)" in err

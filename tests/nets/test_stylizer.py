@@ -1,0 +1,101 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from magenta_style import blend_bottlenecks, build_stylizer
+
+
+@pytest.fixture(scope="module")
+def mobile():
+    return build_stylizer("mobile")
+
+
+def test_call_equals_bottleneck_then_stylize(mobile):
+    content, style = tf.random.uniform([2, 36, 44, 3]), tf.random.uniform([2, 64, 64, 3])
+    direct = mobile((content, style))
+    two_step = mobile.stylize(content, mobile.style_bottleneck(style))
+    np.testing.assert_allclose(direct.numpy(), two_step.numpy(), atol=1e-6)
+
+
+def test_keras_round_trip_gives_identical_outputs(mobile, tmp_path):
+    content, style = tf.random.uniform([1, 40, 36, 3]), tf.random.uniform([1, 64, 64, 3])
+    path = str(tmp_path / "model.keras")
+    mobile.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded).__name__ == "Stylizer" and loaded.alpha == 0.25
+    np.testing.assert_array_equal(mobile((content, style)).numpy(), loaded((content, style)).numpy())
+
+
+def test_keras_file_saved_before_the_package_layout_still_loads(mobile, tmp_path):
+    """Files saved when the Stylizer lived in `magenta_style.stylizer` name that module."""
+    import zipfile
+    content, style = tf.random.uniform([1, 33, 41, 3]), tf.random.uniform([1, 64, 64, 3])
+    path, old = str(tmp_path / "new.keras"), str(tmp_path / "old.keras")
+    mobile.save(path)
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(old, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "config.json":
+                assert b'"module": "magenta_style.nets.stylizer"' in data
+                data = data.replace(b'"module": "magenta_style.nets.stylizer"',
+                                    b'"module": "magenta_style.stylizer"')
+            target.writestr(item, data)
+    loaded = keras.models.load_model(old)
+    np.testing.assert_array_equal(mobile((content, style)).numpy(), loaded((content, style)).numpy())
+
+
+def test_identity_bottleneck_resizes_the_shorter_side_keeping_the_aspect(mobile):
+    """As Magenta's with_weights tool: the content, shorter side -> style size, aspect kept."""
+    from magenta_style.data.image_ops import resize_shorter_side
+    content = tf.random.uniform([1, 48, 80, 3], seed=4)
+    expected = mobile.style_bottleneck(resize_shorter_side(content, 64))  # 64 x 107
+    np.testing.assert_allclose(mobile.identity_bottleneck(content, 64).numpy(), expected.numpy(),
+                               atol=1e-6)
+    squashed = mobile.style_bottleneck(tf.image.resize(content, [64, 64]))
+    assert np.abs(squashed.numpy() - expected.numpy()).max() > 1e-4
+
+
+def test_identity_interpolation_endpoints(mobile):
+    content, style = tf.random.uniform([1, 32, 40, 3]), tf.random.uniform([1, 64, 64, 3])
+    out = mobile.identity_interpolation(content, style, [0.0, 0.5, 1.0], style_image_size=64)
+    assert out.shape == (3, 32, 40, 3)
+    full_style = mobile.stylize(content, mobile.style_bottleneck(style))
+    np.testing.assert_allclose(out[2].numpy(), full_style[0].numpy(), atol=1e-5)
+    identity = mobile.stylize(content, mobile.style_bottleneck(tf.image.resize(content, [64, 64])))
+    np.testing.assert_allclose(out[0].numpy(), identity[0].numpy(), atol=1e-5)
+
+
+def test_blend_bottlenecks_is_normalized_weighted_mean():
+    bottlenecks = tf.constant([[1.0] * 100, [3.0] * 100])
+    blended = blend_bottlenecks(bottlenecks, [1.0, 3.0])
+    np.testing.assert_allclose(blended.numpy(), np.full((1, 100), 2.5), rtol=1e-6)
+    with pytest.raises(ValueError, match="2 blend weights for 3 styles"):
+        blend_bottlenecks(tf.zeros([3, 100]), [1.0, 1.0])
+    with pytest.raises(ValueError, match="sum to a positive"):
+        blend_bottlenecks(tf.zeros([2, 100]), [0.0, 0.0])
+
+
+def test_load_model_from_keras_file_and_train_dir(mobile, tmp_path):
+    from magenta_style.errors import ModelSpecError
+    from magenta_style.weights import load_model
+    from magenta_style.weights.run_dir import write_train_config
+
+    content, style = tf.random.uniform([1, 32, 32, 3]), tf.random.uniform([1, 64, 64, 3])
+    expected = mobile((content, style)).numpy()
+    mobile.save(str(tmp_path / "m.keras"))
+    np.testing.assert_array_equal(load_model(str(tmp_path / "m.keras"))((content, style)), expected)
+
+    train_dir = tmp_path / "train"
+    write_train_config(str(train_dir), mobile)
+    tf.train.Checkpoint(model=mobile).save(str(train_dir / "ckpt"))
+    np.testing.assert_allclose(load_model(str(train_dir))((content, style)), expected, atol=1e-6)
+
+    with pytest.raises(ModelSpecError, match="no such file or directory"):
+        load_model(str(tmp_path / "missing"))
+
+
+def test_stylize_accepts_numpy_content_with_tensor_bottleneck(mobile):
+    content = np.random.RandomState(0).rand(1, 32, 36, 3).astype(np.float32)
+    bottleneck = mobile.style_bottleneck(tf.random.uniform([1, 64, 64, 3]))
+    assert mobile.stylize(content, bottleneck).shape == (1, 32, 36, 3)

@@ -1,0 +1,178 @@
+"""train.py end to end in subprocesses: flag errors, SIGKILL + resume under MirroredStrategy
+(2 logical CPUs), and a two-process MultiWorkerMirroredStrategy run on loopback.
+
+Tiny TFRecords from tests/fake_data.py, mobile model, random VGG, 32 px.
+Every subprocess is bounded by a timeout so a hang cannot stall CI.
+"""
+import glob
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from tests import ROOT, fake_data
+
+TIMEOUT = 240  # seconds per subprocess (a tiny run takes ~30 s on 2 busy cores)
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    root = tmp_path_factory.mktemp("records")
+    # Record 2 is truncated: dropped by the pipeline and counted as a skipped record.
+    style = fake_data.write_style_tfrecord(str(root / "style.tfrecord"), num_images=6, size=48,
+                                           corrupt=(2,))
+    fake_data.write_imagenet_shards(str(root / "imagenet"), num_shards=2, images_per_shard=3,
+                                    size=48)
+    return {"style": style, "imagenet": str(root / "imagenet")}
+
+
+def tiny_flags(records, train_dir, **overrides):
+    values = dict(train_dir=train_dir, style_dataset_file=records["style"],
+                  imagenet_data_dir=records["imagenet"], model_type="mobile",
+                  vgg_weights="random", predictor_weights="random", batch_size=2, image_size=32,
+                  train_steps=4, save_interval_steps=2, summary_interval_steps=2,
+                  log_interval_steps=1, random_style_image_size="false", seed=0)
+    values.update(overrides)
+    flags = []
+    for name, value in values.items():
+        if value in ("true", "false"):
+            flags.append(f"--{'' if value == 'true' else 'no'}{name}")
+        else:
+            flags.append(f"--{name}={value}")
+    return flags
+
+
+def environment(**extra):
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+    env.pop("TF_CONFIG", None)
+    env.update(extra)
+    return env
+
+
+def run_train(flags, timeout=TIMEOUT):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "train.py"), *flags], cwd=ROOT,
+                          env=environment(), capture_output=True, text=True, timeout=timeout)
+
+
+def checkpoint_step(train_dir):
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(train_dir))
+    return int(reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE"))
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(model_type="full", distill_from="teacher.keras"),
+     "train.py: error: --distill_from trains a MobileNetV2 student: use --model_type=mobile"),
+    (dict(style_weights='{"vgg_16/conv1": 1, "conv9": 2}'),
+     "train.py: error: --style_weights: unknown style layer(s) conv9"),
+])
+def test_invalid_flags_print_one_line_and_exit_1(records, tmp_path, overrides, message):
+    result = run_train(tiny_flags(records, str(tmp_path / "run"), **overrides), timeout=120)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not os.path.exists(tmp_path / "run")  # failed before creating anything
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_ends_at_train_steps_mirrored(records, tmp_path):
+    """Killed after its first checkpoint, restarted with the same flags: ends at exactly 8."""
+    train_dir = str(tmp_path / "run")
+    # Clipping on: the global-norm path all-reduces gradients before Adam.
+    flags = tiny_flags(records, train_dir, train_steps=8, strategy="mirrored", cpu_devices=2,
+                       clip_gradient_norm=1.0)
+    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "train.py"), *flags], cwd=ROOT,
+                               env=environment(), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        # The manager's state file is written (atomically) after the checkpoint itself.
+        while not os.path.exists(os.path.join(train_dir, "checkpoint")):
+            assert process.poll() is None, process.communicate()[0][-3000:]
+            assert time.monotonic() < deadline, "no checkpoint written in time"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        output = process.communicate(timeout=60)[0]
+    assert process.returncode == -signal.SIGKILL
+    assert "on 2 replica(s) in 1 worker(s)" in output
+    killed_at = checkpoint_step(train_dir)
+    assert 2 <= killed_at < 8
+
+    result = run_train(flags)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"resuming from {train_dir}/ckpt-{killed_at} at step {killed_at}" in result.stdout
+    assert any(line.startswith("train: 8/8 steps") and "total_loss=" in line
+               for line in result.stdout.splitlines())
+    assert checkpoint_step(train_dir) == 8
+
+    # TensorBoard: every loss term, rates, skipped records, and the image summaries.
+    from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=import-outside-toplevel
+    events = event_accumulator.EventAccumulator(train_dir, size_guidance={"tensors": 0})
+    events.Reload()
+    tags = set(events.Tags()["tensors"])
+    assert {"total_loss", "total_content_loss", "content_loss/vgg_16/conv3",
+            "weighted_content_loss/vgg_16/conv3", "total_style_loss", "style_loss/vgg_16/conv4",
+            "weighted_style_loss/vgg_16/conv1", "total_variation_loss",
+            "weighted_total_variation_loss", "learning_rate", "steps_per_second",
+            "images_per_second", "skipped_records", "content", "style", "style_original",
+            "stylized"} <= tags
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    losses = [float(tf.make_ndarray(event.tensor_proto)) for event in events.Tensors("total_loss")]
+    assert losses and all(np.isfinite(losses))
+    assert max(event.step for event in events.Tensors("total_loss")) == 8
+    skipped = [float(tf.make_ndarray(event.tensor_proto)) for event in events.Tensors("skipped_records")]
+    assert skipped[-1] >= 1  # 16 style draws from 6 records: the corrupt one came by
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_worker_multi_worker_mirrored_run_agrees_on_weights(records, tmp_path):
+    train_dir = str(tmp_path / "run")
+    config = dict(train_dir=train_dir, style_dataset_file=[records["style"]],
+                  imagenet_data_dir=records["imagenet"], model_type="mobile",
+                  vgg_weights="random", predictor_weights="random", batch_size=2, image_size=32,
+                  train_steps=3, save_interval_steps=2, summary_interval_steps=2,
+                  log_interval_steps=1, random_style_image_size=False, seed=0,
+                  strategy="multi_worker")
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    cluster = {"worker": [f"127.0.0.1:{free_port()}" for _ in range(2)]}
+    processes = []
+    for index in range(2):
+        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+        processes.append(subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "tests", "train_worker.py"), str(config_path),
+             str(tmp_path / f"worker{index}.npz")], cwd=ROOT, env=environment(TF_CONFIG=tf_config),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = []
+    try:
+        for process in processes:
+            outputs.append(process.communicate(timeout=TIMEOUT)[0])
+    finally:
+        for process in processes:
+            process.kill()
+    for process, output in zip(processes, outputs):
+        assert process.returncode == 0, output[-3000:]
+        assert "on 2 replica(s) in 2 worker(s)" in output
+    chief, other = np.load(tmp_path / "worker0.npz"), np.load(tmp_path / "worker1.npz")
+    assert len(chief.files) == len(other.files) > 100
+    for key in chief.files:
+        np.testing.assert_allclose(chief[key], other[key], rtol=0, atol=1e-6)
+    # Only the chief wrote checkpoints and summaries, into train_dir.
+    assert checkpoint_step(train_dir) == 3
+    assert len(glob.glob(os.path.join(train_dir, "events.out.tfevents.*"))) == 1
+    assert sorted(os.path.basename(p) for p in glob.glob(os.path.join(train_dir, "ckpt-*.index"))) \
+        == ["ckpt-2.index", "ckpt-3.index"]

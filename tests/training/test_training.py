@@ -1,0 +1,288 @@
+"""Training library: config validation, the step, non-finite handling, distillation.
+
+In-process, tiny: mobile model (alpha 0.25), random VGG and predictor, 32 px.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from magenta_style import build_stylizer
+from magenta_style.errors import ModelSpecError
+from magenta_style.nets import vgg
+from magenta_style.training import config as train_config
+from magenta_style.training.checkpoints import check_train_dir
+from magenta_style.training.config import TrainConfig, TrainConfigError, validate
+from magenta_style.training.loop import NonFiniteLossError, make_dataset_fn, train
+from magenta_style.training.models import initialize_from
+from magenta_style.training.steps import distillation_losses
+from magenta_style.training.strategies import make_strategy
+from magenta_style.weights import load_model
+from magenta_style.weights.run_dir import checkpoint_prefix, write_train_config
+
+SIZE = 32
+
+
+def tiny_config(train_dir, **overrides):
+    values = dict(train_dir=str(train_dir), style_dataset_file=("unused",),
+                  imagenet_data_dir="unused", model_type="mobile", vgg_weights="random",
+                  predictor_weights="random", batch_size=2, image_size=SIZE, train_steps=2,
+                  save_interval_steps=2, summary_interval_steps=2, log_interval_steps=1, seed=0,
+                  random_style_image_size=False)
+    values.update(overrides)
+    return validate(TrainConfig(**values))
+
+
+def fixed_batches(num_images=2, size=SIZE, content_value=None, seed=0):
+    """dataset_fn repeating one batch {content, style, style_original} (content_value: fill)."""
+    def dataset_fn(input_context):
+        batch = input_context.get_per_replica_batch_size(num_images)
+        rng = np.random.default_rng(seed)
+        content = rng.uniform(size=(batch, size, size, 3)).astype(np.float32)
+        if content_value is not None:
+            content[:] = content_value
+        style = rng.uniform(size=(batch, size, size, 3)).astype(np.float32)
+        return tf.data.Dataset.from_tensors(
+            {"content": content, "style": style, "style_original": style}).repeat()
+    return dataset_fn
+
+
+def quiet(*_):
+    pass
+
+
+# ----------------------------------------------------------------------------
+# Validation: one clear line naming the flag.
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(train_dir=None), "--train_dir is required"),
+    (dict(style_dataset_file=()), "--style_dataset_file is required"),
+    (dict(model_type="full", distill_from="x.keras"), "--distill_from trains a MobileNetV2 student"),
+    (dict(style_weights='{"vgg_16/conv9": 1}'), "--style_weights: unknown style layer(s) vgg_16/conv9"),
+    (dict(content_weights='{"vgg_16/conv3": 1'), "--content_weights: not valid JSON"),
+    (dict(strategy="cluster"), "--strategy must be one of"),
+    (dict(batch_size=0), "--batch_size must be >= 1"),
+    (dict(image_size=16), "--image_size must be >= 32"),
+    (dict(vgg_weights="/nonexistent/vgg.h5"), "--vgg_weights=/nonexistent/vgg.h5: no such file"),
+    (dict(init_from="/nonexistent/model.keras"), "--init_from=/nonexistent/model.keras: no such"),
+])
+def test_invalid_options_fail_with_one_line(overrides, message):
+    values = dict(train_dir="/tmp/x", style_dataset_file=("s",), imagenet_data_dir="c")
+    values.update(overrides)
+    with pytest.raises(TrainConfigError) as error:
+        validate(TrainConfig(**values))
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_multi_worker_needs_tf_config(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(TrainConfigError, match="needs the TF_CONFIG"):
+        validate(TrainConfig(train_dir="/tmp/x", style_dataset_file=("s",), imagenet_data_dir="c",
+                             strategy="multi_worker"))
+
+
+def test_tpu_strategy_without_tpu_is_one_line():
+    with pytest.raises(ValueError, match=r"^--strategy=tpu: no TPU found") as error:
+        make_strategy("tpu")
+    assert "\n" not in str(error.value)
+
+
+def test_weights_json_parsed_to_floats():
+    config = validate(TrainConfig(train_dir="/tmp/x", style_dataset_file=("s",),
+                                  imagenet_data_dir="c", content_weights='{"vgg_16/conv2": 2}'))
+    assert config.content_weights == {"vgg_16/conv2": 2.0}
+
+
+# ----------------------------------------------------------------------------
+# Training, non-finite loss, init_from.
+
+@pytest.mark.slow
+def test_run_then_non_finite_loss_keeps_last_good_checkpoint(tmp_path):
+    """Two good steps (checkpoint at 2), then the data turns into NaN at step 3."""
+    run = tmp_path / "run"
+    lines = []
+
+    def dataset_fn(input_context):
+        good = fixed_batches()(input_context)
+        return good.take(2).concatenate(fixed_batches(content_value=np.nan)(input_context))
+    with pytest.raises(NonFiniteLossError) as error:
+        train(tiny_config(run, train_steps=6, save_interval_steps=2,
+                                   summary_interval_steps=2), dataset_fn, print_fn=lines.append)
+    message = str(error.value)
+    assert "non-finite total_loss (nan) at step 3" in message and "ckpt-2" in message
+    assert "\n" not in message
+    assert any(line.startswith("train: 2/6 steps (33.3%)") and "total_loss=" in line
+               and "ETA" in line for line in lines)
+    assert tf.train.latest_checkpoint(str(run)).endswith("ckpt-2")
+    reader = tf.train.load_checkpoint(str(run))
+    assert reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE") == 2
+    reloaded = load_model(str(run))  # the train_dir contract
+    assert all(np.all(np.isfinite(w)) for w in reloaded.get_weights())
+
+
+@pytest.fixture(scope="module")
+def teacher_path(tmp_path_factory):
+    """A mobile Stylizer .keras file with a clearly non-zero bottleneck (random init gives ~0)."""
+    keras.utils.set_random_seed(3)
+    teacher = build_stylizer("mobile", build_size=SIZE)
+    dense = teacher.style_predictor.get_layer("mobilenet_conv_Conv")
+    dense.bias.assign(np.linspace(-1, 1, dense.bias.shape[0]).astype(np.float32))
+    path = str(tmp_path_factory.mktemp("teacher") / "teacher.keras")
+    teacher.save(path)
+    return path
+
+
+def test_init_from_copies_weights_and_refuses_other_alpha(teacher_path):
+    source = load_model(teacher_path)
+    target = build_stylizer("mobile", build_size=SIZE)
+    initialize_from(target, teacher_path)
+    for a, b in zip(source.get_weights(), target.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    other = build_stylizer("mobile", alpha=0.5, build_size=SIZE)
+    with pytest.raises(ValueError, match="alpha 0.25, this run trains mobile with alpha 0.5"):
+        initialize_from(other, teacher_path)
+    # A train_dir never mixes runs of different models.
+    write_train_config(str(os.path.dirname(teacher_path)), other)
+    with pytest.raises(ValueError, match="holds a mobile run with alpha 0.5"):
+        check_train_dir(os.path.dirname(teacher_path), target)
+
+
+# ----------------------------------------------------------------------------
+# Distillation.
+
+@pytest.mark.slow
+def test_distillation_lowers_bottleneck_loss_and_keeps_copied_head(tmp_path, teacher_path):
+    teacher = load_model(teacher_path)  # any Stylizer spec can teach
+    lines = []
+    config = tiny_config(tmp_path / "student", distill_from=teacher_path, train_steps=12,
+                         summary_interval_steps=100, save_interval_steps=100,
+                         learning_rate=1e-2)
+    student = train(config, fixed_batches(), print_fn=lines.append)
+    history = [float(line.split("bottleneck_loss=")[1].split(",")[0]) for line in lines
+               if "bottleneck_loss=" in line]
+    assert len(history) == 12 and all(np.isfinite(history))
+    assert np.mean(history[-3:]) < 0.5 * np.mean(history[:2]), history
+    # Alphas match: head and transfer network are the teacher's, frozen.
+    for part in ("style_params_head", "transfer_network"):
+        for a, b in zip(getattr(teacher, part).get_weights(), getattr(student, part).get_weights()):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_distillation_losses_with_trainable_head_add_stylization_terms():
+    student = build_stylizer("mobile", build_size=SIZE)
+    teacher = build_stylizer("mobile", alpha=0.5, build_size=SIZE)
+    images = tf.random.uniform([1, SIZE, SIZE, 3], seed=1)
+    total, terms, stylized = distillation_losses(
+        student, teacher, vgg.build_vgg16(), images, images,
+        {"vgg_16/conv3": 1.0}, {"vgg_16/conv1": 1e-3}, 1e4, 1.0, frozen_head=False)
+    assert stylized.shape == (1, SIZE, SIZE, 3)
+    assert {"total_loss", "bottleneck_loss", "weighted_bottleneck_loss",
+            "stylization/total_loss", "stylization/content_loss/vgg_16/conv3"} <= set(terms)
+    np.testing.assert_allclose(float(total), float(terms["weighted_bottleneck_loss"])
+                               + float(terms["stylization/total_loss"]), rtol=1e-5)
+
+
+@pytest.mark.parametrize("model_type, probe", [
+    pytest.param("full", "InceptionV3/Mixed_6e/Branch_2/Conv2d_0e_1x7", marks=pytest.mark.slow),
+    ("mobile", "MobilenetV2/expanded_conv_16/depthwise"),
+])
+def test_slim_backbone_checkpoint_round_trip(tmp_path, model_type, probe):
+    """A slim ImageNet checkpoint (written from the table) lands in the predictor backbone."""
+    from magenta_style.weights import slim as slim_backbones
+    from tests import tf1_checkpoint
+    model = build_stylizer(model_type, build_size=SIZE)
+    backbone = model.style_predictor.layers[1]  # after the input layer
+    rng = np.random.default_rng(0)
+    arrays, variables = {}, {}
+    for _, layer_name, _, sources in slim_backbones.slim_backbone_table(model_type, model.alpha):
+        for name, variable in zip(sources, backbone.get_layer(layer_name).weights):
+            arrays[name] = rng.uniform(0.5, 1.5, size=variable.shape).astype(np.float32)
+            variables[name] = variable
+    prefix = tf1_checkpoint.write_tf1_checkpoint(tmp_path / "slim.ckpt", arrays)
+    assert checkpoint_prefix(prefix) == prefix  # how --predictor_weights routes it here
+    slim_backbones.load_slim_backbone_checkpoint(model, prefix)
+    for name in (next(n for n in arrays if n.startswith(probe)), sorted(arrays)[0]):
+        np.testing.assert_array_equal(variables[name].numpy(), arrays[name])
+    missing = sorted(arrays)[-1]
+    del arrays[missing]
+    broken = tf1_checkpoint.write_tf1_checkpoint(tmp_path / "broken.ckpt", arrays)
+    with pytest.raises(ModelSpecError, match=f"lacks {missing}"):
+        slim_backbones.load_slim_backbone_checkpoint(model, broken)
+
+
+def test_train_flags_are_train_config_fields_with_its_defaults():
+    """Every TrainConfig field is a train.py flag whose default is the field's, value by value."""
+    # In a subprocess: other entry scripts' flags (magenta_style.cli.stylize) may
+    # already be defined in this process, and absl refuses duplicates.
+    from tests import ROOT as root
+    listing = subprocess.run(
+        [sys.executable, "-c", "import json, train; from absl import flags; "
+                               "print(json.dumps({name: flags.FLAGS[name].default "
+                               "for name in flags.FLAGS}))"],
+        cwd=root, capture_output=True, text=True, timeout=120, check=True)
+    flag_defaults = json.loads(listing.stdout.strip().splitlines()[-1])
+    config = TrainConfig()
+    for field in train_config.dataclasses.fields(TrainConfig):
+        expected = getattr(config, field.name)
+        if isinstance(expected, dict):  # JSON flags
+            expected = json.dumps(expected)
+        elif isinstance(expected, tuple):  # list flags
+            expected = list(expected)
+        assert flag_defaults[field.name] == expected, field.name
+
+
+def test_dataset_fn_wires_train_flags_to_data_pipelines(tmp_path):
+    """train.py's input: data.py content + augmented style batches, images only, counted skips."""
+    from magenta_style.data.pipelines import SkippedRecords
+    from tests import fake_data
+    style = fake_data.write_style_tfrecord(str(tmp_path / "style.tfrecord"), 4, 48, corrupt=(1,))
+    fake_data.write_imagenet_shards(str(tmp_path / "imagenet"), 1, 2, 48)
+    config = validate(TrainConfig(train_dir=str(tmp_path / "run"), style_dataset_file=(style,),
+                                  imagenet_data_dir=str(tmp_path / "imagenet"), batch_size=2,
+                                  image_size=SIZE, num_train_styles=3, seed=0))
+    skipped = SkippedRecords()
+    dataset = make_dataset_fn(config, skipped)(tf.distribute.InputContext())
+    batch = next(iter(dataset))
+    assert sorted(batch) == ["content", "style", "style_original"]
+    assert batch["content"].shape == (2, SIZE, SIZE, 3)
+    assert batch["style_original"].shape == (2, SIZE, SIZE, 3)
+    assert batch["style"].shape[0] == 2 and 128 <= min(batch["style"].shape[1:3]) < 300
+    assert skipped.result() >= 1  # the 3 styles include the corrupt one (counted per epoch)
+
+
+def test_mixed_precision_train_step_updates_float32_weights():
+    """One float16 step: compute in float16, variables and losses float32, every weight moves."""
+    from magenta_style.training.models import build_models
+    from magenta_style.training.steps import make_optimizer, make_train_step
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        strategy = make_strategy("default")
+        config = validate(TrainConfig(train_dir="unused", style_dataset_file=("unused",),
+                                      imagenet_data_dir="unused", model_type="mobile",
+                                      vgg_weights="random", predictor_weights="random"))
+        with strategy.scope():
+            models = build_models(config)
+            optimizer = make_optimizer(mixed_precision=True)
+            step = tf.Variable(0, dtype=tf.int64)
+        model = models.model
+        assert model.transfer_network.compute_dtype == "float16"
+        assert all(v.dtype == tf.float32 for v in model.trainable_variables)
+        train_step = make_train_step(strategy, models, optimizer, step, config.content_weights,
+                                     config.style_weights, config.total_variation_weight)
+        before = [v.numpy().copy() for v in model.trainable_variables]
+        images = tf.random.uniform([2, SIZE, SIZE, 3], seed=3)
+        terms, stylized = train_step({"content": images, "style": images[::-1]})
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert terms["total_loss"].dtype == tf.float32 and np.isfinite(float(terms["total_loss"]))
+    assert int(step.numpy()) == 1
+    moved = [not np.array_equal(b, v.numpy()) for b, v in zip(before, model.trainable_variables)]
+    assert sum(moved) == len(moved), f"{len(moved) - sum(moved)} variables did not move"
