@@ -85,7 +85,8 @@ EVAL_EMBEDDING_MAX_GROUPS = 10  # colours in style_embedding.png; smaller groups
 RELEASED_CONTENT_IMAGE_SIZE = 384
 
 # Stylize command (magenta-stylize).
-STYLIZE_MODEL = "pretrained:mobile"
+PRETRAINED_MOBILE = "pretrained:mobile"
+STYLIZE_MODEL = PRETRAINED_MOBILE
 STYLIZE_IMAGE_SIZE = 0  # shorter side of the content; 0 keeps its own size (full resolution)
 STYLIZE_OUTPUT_FORMAT = "png"
 INTERPOLATION_WEIGHTS = (1.0,)  # 1.0 = the full style (SPEC 6, identity interpolation)
@@ -108,3 +109,8 @@ EXPORT_TOLERANCES = {
 INT8_TRANSFER_QUANTIZED_OPS = ("CONV_2D",)
 NUM_CALIBRATION_IMAGES = 32
 EXPORT_NUM_THREADS = 2  # TFLite interpreter threads when verifying and benchmarking
+
+# Output files and formats shared by several tools.
+JPEG_QUALITY = 95  # stylized JPEGs and re-encoded dataset images
+SAVED_MODEL_DIR = "saved_model"  # export.py's SavedModel, inside its --output_dir
+STYLIZED_GRID_FILE = "stylized_grid.png"  # contact sheets of magenta-stylize --grid and evaluate.py

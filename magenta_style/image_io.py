@@ -13,6 +13,7 @@ import tempfile
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
+from magenta_style import defaults
 from magenta_style.errors import MagentaStyleError, OutputExistsError
 
 # Decoding more pixels than this is refused unless the decoder can shrink
@@ -163,7 +164,7 @@ def atomic_path(path, overwrite=False):
             os.remove(temporary)
 
 
-def save_image(array, path, overwrite=False, quality=95):
+def save_image(array, path, overwrite=False, quality=defaults.JPEG_QUALITY):
     """Writes a [H, W, 3] float [0, 1] or uint8 image as PNG/JPEG, atomically."""
     array = np.asarray(array)
     pixels = array if array.dtype == np.uint8 else to_uint8(array)
@@ -209,7 +210,7 @@ def _is_plain_rgb_jpeg(data, max_shorter_side):
         return image.format == "JPEG" and image.mode == "RGB" and small and orientation == 1
 
 
-def encode_rgb_jpeg(source, max_shorter_side=None, quality=95, name=None):
+def encode_rgb_jpeg(source, max_shorter_side=None, quality=defaults.JPEG_QUALITY, name=None):
     """Any image file -> (RGB JPEG bytes, width, height), shorter side bounded.
 
     An already compliant file (RGB JPEG, upright, within the bound, decodable)

@@ -19,7 +19,7 @@ from magenta_style.inference import color
 from magenta_style.nets import transfer
 from magenta_style.progress import Progress
 
-GRID_FILE = "stylized_grid.png"
+GRID_FILE = defaults.STYLIZED_GRID_FILE
 
 
 def expand_paths(spec, what):

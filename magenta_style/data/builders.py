@@ -23,8 +23,6 @@ from magenta_style.data import sources as dataset_sources
 from magenta_style.errors import MagentaStyleError, OutputExistsError
 from magenta_style.progress import Progress
 
-JPEG_QUALITY = 95
-
 
 class BuildError(MagentaStyleError, RuntimeError):
     """A build that cannot produce output (one readable line)."""
@@ -124,7 +122,7 @@ def _write_text(path, text):
 
 def _write(entries, shard_template, stale_glob, report_prefix, num_shards, to_example,
            name, num_images=None, seed=0, max_shorter_side=defaults.BUILDER_MAX_SHORTER_SIDE,
-           num_workers=None, overwrite=False, quality=JPEG_QUALITY, details=None, log=None):
+           num_workers=None, overwrite=False, quality=defaults.JPEG_QUALITY, details=None, log=None):
     """Encodes `entries` into `num_shards` shards atomically; returns the summary dict."""
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
     if num_shards < 1:

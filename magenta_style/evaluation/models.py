@@ -1,18 +1,17 @@
 """What evaluation runs: `EvalModel` and its adapters from Stylizers, SavedModels and model specs."""
 import os
-import re
 
 import tensorflow as tf
 
+from magenta_style import defaults
 from magenta_style.evaluation.loop import EvaluationError
 from magenta_style.evaluation.reports import files_fingerprint, weights_fingerprint
 from magenta_style.weights import load_model
-from magenta_style.weights.run_dir import TRAIN_CONFIG_FILE
+from magenta_style.weights.run_dir import checkpoint_step, is_train_dir
 
 SAVED_MODEL_FILE = "saved_model.pb"
 
 
-SAVED_MODEL_SUBDIR = "saved_model"  # where export.py puts it in its output directory
 
 
 class EvalModel:
@@ -86,15 +85,11 @@ def from_saved_model(path):
                      {"kind": "saved_model", "files_sha256": files_fingerprint(path)})
 
 
-def checkpoint_step(checkpoint_path):
-    """Global step from a checkpoint name like `.../ckpt-1200` (0 when there is none)."""
-    match = re.search(r"-(\d+)$", checkpoint_path or "")
-    return int(match.group(1)) if match else 0
 
 
 def _saved_model_dir(spec):
     """The SavedModel directory of `spec` (itself, or export.py's `<output_dir>/saved_model`)."""
-    for directory in (spec, os.path.join(spec, SAVED_MODEL_SUBDIR)):
+    for directory in (spec, os.path.join(spec, defaults.SAVED_MODEL_DIR)):
         if tf.io.gfile.isdir(directory) and tf.io.gfile.exists(
                 os.path.join(directory, SAVED_MODEL_FILE)):
             return directory
@@ -112,8 +107,7 @@ def load_eval_model(spec):
         model.identity["spec"] = spec
         return model
     identity = {"spec": spec}
-    if tf.io.gfile.isdir(spec) and tf.io.gfile.exists(
-            os.path.join(spec, TRAIN_CONFIG_FILE)):
+    if is_train_dir(spec):
         checkpoint = tf.train.latest_checkpoint(spec)
         identity.update(checkpoint=os.path.basename(checkpoint or ""),
                         step=checkpoint_step(checkpoint))

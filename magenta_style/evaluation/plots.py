@@ -10,7 +10,7 @@ import numpy as np
 from magenta_style import defaults, image_io
 
 LOSS_DISTRIBUTIONS_FILE = "loss_distributions.png"
-STYLIZED_GRID_FILE = "stylized_grid.png"
+STYLIZED_GRID_FILE = defaults.STYLIZED_GRID_FILE
 STYLE_EMBEDDING_FILE = "style_embedding.png"
 DISTRIBUTION_KEYS = ("total_content_loss", "total_style_loss")
 # Metadata used to colour the embedding, most telling first (DTD category, PBN style, ...).

@@ -1,9 +1,10 @@
 """The TF Hub compatible SavedModel: `m(content, style)[0]` and the three signatures."""
 import tensorflow as tf
 
+from magenta_style import defaults
 from magenta_style.export.signatures import _image_spec
 
-SAVED_MODEL_DIR = "saved_model"
+SAVED_MODEL_DIR = defaults.SAVED_MODEL_DIR
 
 
 class StylizerModule(tf.Module):

@@ -1,5 +1,4 @@
 """Checkpoints of a training run: saving, restoring, and checks that a train_dir fits the model."""
-import json
 import os
 import shutil
 import tempfile
@@ -8,7 +7,7 @@ import tensorflow as tf
 
 from magenta_style.errors import UsageError
 from magenta_style.nets import stylizer
-from magenta_style.weights.run_dir import TRAIN_CONFIG_FILE
+from magenta_style.weights.run_dir import read_train_config
 
 
 class Checkpointer:
@@ -60,11 +59,9 @@ class Checkpointer:
 
 def check_train_dir(train_dir, model):
     """Refuses a train_dir holding a run of another model type or alpha (never mixes runs)."""
-    path = os.path.join(train_dir, TRAIN_CONFIG_FILE)
-    if not tf.io.gfile.exists(path):
+    existing = read_train_config(train_dir)
+    if existing is None:
         return
-    with tf.io.gfile.GFile(path) as f:
-        existing = json.load(f)
     wanted = (stylizer.model_type_of(model), model.alpha)
     if (existing.get("model_type"), existing.get("alpha")) != wanted:
         raise UsageError(f"--train_dir={train_dir} holds a {existing.get('model_type')} run with "

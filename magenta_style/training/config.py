@@ -11,11 +11,12 @@ from typing import Optional
 import tensorflow as tf
 
 from magenta_style import defaults
-from magenta_style.errors import MagentaStyleError
+from magenta_style.errors import MagentaStyleError, ModelSpecError
 from magenta_style.nets import losses, stylizer
 
 # One definition of "is a TF checkpoint" (prefix or directory), shared with the VGG loader.
 from magenta_style.weights.run_dir import checkpoint_prefix
+from magenta_style.weights.specs import check_model_spec
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 IMAGENET, RANDOM = defaults.IMAGENET, defaults.RANDOM
@@ -138,7 +139,7 @@ def validate(config):
 
 
 def _check_model_spec(flag, spec):
-    if spec.startswith("pretrained:"):
-        return  # resolved by weights.load_model
-    _require(tf.io.gfile.exists(spec) or checkpoint_prefix(spec),
-             f"--{flag}={spec}: no such file, train_dir or checkpoint")
+    try:
+        check_model_spec(spec)
+    except ModelSpecError as error:
+        raise TrainConfigError(f"--{flag}={error}") from None

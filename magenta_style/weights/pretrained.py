@@ -3,12 +3,10 @@ import importlib.util
 import os
 
 from magenta_style import image_io
+from magenta_style.defaults import PRETRAINED_MOBILE
 from magenta_style.errors import ModelSpecError
 from magenta_style.weights.released import load_released_pair
 from magenta_style.weights.run_dir import load_keras_file
-
-PRETRAINED_MOBILE = "pretrained:mobile"
-
 
 CACHE_ENV = "MAGENTA_STYLE_CACHE"
 

@@ -2,6 +2,7 @@
 import glob
 import json
 import os
+import re
 import zipfile
 
 import tensorflow as tf
@@ -25,13 +26,31 @@ def write_train_config(train_dir, model):
     return path
 
 
+def is_train_dir(path):
+    """Whether `path` is a train.py train_dir (a directory with its config file)."""
+    return tf.io.gfile.isdir(path) and tf.io.gfile.exists(os.path.join(path, TRAIN_CONFIG_FILE))
+
+
+def read_train_config(train_dir):
+    """The config train.py wrote in `train_dir` ({model_type, alpha, ...}), or None."""
+    path = os.path.join(train_dir, TRAIN_CONFIG_FILE)
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)
+
+
+def checkpoint_step(checkpoint_path):
+    """Global step from a checkpoint name like `.../ckpt-1200` (0 when there is none)."""
+    match = re.search(r"-(\d+)$", checkpoint_path or "")
+    return int(match.group(1)) if match else 0
+
+
 def load_train_dir(train_dir, checkpoint_path=None):
     """Stylizer from a train.py train_dir (latest checkpoint unless one is given)."""
-    config_path = os.path.join(train_dir, TRAIN_CONFIG_FILE)
-    if not tf.io.gfile.exists(config_path):
+    config = read_train_config(train_dir)
+    if config is None:
         raise ModelSpecError(f"{train_dir}: not a train_dir ({TRAIN_CONFIG_FILE} missing)")
-    with tf.io.gfile.GFile(config_path) as f:
-        config = json.load(f)
     checkpoint_path = checkpoint_path or tf.train.latest_checkpoint(train_dir)
     if checkpoint_path is None:
         raise ModelSpecError(f"{train_dir}: no checkpoint written yet")

@@ -19,8 +19,8 @@ from magenta_style.errors import ModelSpecError
 from magenta_style.weights.pretrained import PRETRAINED_MOBILE, load_pretrained_mobile
 from magenta_style.weights.released import load_released_pair
 from magenta_style.weights.run_dir import (
-    TRAIN_CONFIG_FILE,
     checkpoint_prefix,
+    is_train_dir,
     load_keras_file,
     load_train_dir,
 )
@@ -56,16 +56,32 @@ def _split_pair(spec):
     return predict[0], next(p for p in paths if p != predict[0])
 
 
+PRETRAINED_MODELS = {PRETRAINED_MOBILE: load_pretrained_mobile}
+
+
+def check_model_spec(spec):
+    """Cheap check, loading nothing: raises ModelSpecError when `spec` cannot name a model."""
+    spec = os.fspath(spec)
+    if spec.startswith("pretrained:"):
+        if spec not in PRETRAINED_MODELS:
+            raise ModelSpecError(f"{spec}: unknown pretrained model "
+                                 f"(available: {', '.join(PRETRAINED_MODELS)})")
+        return
+    paths = [p.strip() for p in spec.split(",") if p.strip()] if "," in spec else [spec]
+    for path in paths:
+        if not (tf.io.gfile.exists(path) or checkpoint_prefix(path)):
+            raise ModelSpecError(f"{path}: no such file, train_dir or checkpoint")
+
+
 def load_model(spec):
     """Stylizer from a spec string (see module docstring). Raises ModelSpecError."""
     spec = os.fspath(spec)
-    if spec == PRETRAINED_MOBILE:
-        return load_pretrained_mobile()
     if spec.startswith("pretrained:"):
-        raise ModelSpecError(f"{spec}: unknown pretrained model (available: {PRETRAINED_MOBILE})")
+        check_model_spec(spec)
+        return PRETRAINED_MODELS[spec]()
     if spec.endswith(".keras"):
         return load_keras_file(spec)
-    if tf.io.gfile.isdir(spec) and tf.io.gfile.exists(os.path.join(spec, TRAIN_CONFIG_FILE)):
+    if is_train_dir(spec):
         return load_train_dir(spec)
     pair = _split_pair(spec)
     if pair is not None:
