@@ -46,7 +46,8 @@ flags.DEFINE_string("style_weights", json.dumps(defaults.EVAL_STYLE_WEIGHTS),
                     "JSON dict of style loss weights per VGG-16 endpoint.")
 flags.DEFINE_float("total_variation_weight", defaults.EVAL_TOTAL_VARIATION_WEIGHT,
                    "Total variation loss weight.", lower_bound=0)
-flags.DEFINE_string("vgg_weights", defaults.LOSS_NETWORK_WEIGHTS, "Loss network weights: imagenet, a Keras VGG16 "
+flags.DEFINE_string("vgg_weights", defaults.LOSS_NETWORK_WEIGHTS,
+                    "Loss network weights: imagenet, a Keras VGG16 "
                     "weights file, a slim vgg_16 checkpoint, or random (tests only).")
 flags.DEFINE_string("eval_dir", None, "Output directory.")
 flags.DEFINE_integer("seed", defaults.EVAL_SEED, "Seed (grid styles, random weights).")

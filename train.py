@@ -26,9 +26,11 @@ DEFAULTS = train_config.TrainConfig()
 
 flags.DEFINE_string("train_dir", DEFAULTS.train_dir, "Directory for checkpoints, summaries and "
                     "stylizer_config.json; an existing run there is resumed.")
-flags.DEFINE_list("style_dataset_file", list(DEFAULTS.style_dataset_file), "Style sources, comma-separated: Magenta-format "
+flags.DEFINE_list("style_dataset_file", list(DEFAULTS.style_dataset_file),
+                  "Style sources, comma-separated: Magenta-format "
                   "TFRecord files, globs or directories, tfds:NAME[@SPLIT], or image folders.")
-flags.DEFINE_string("imagenet_data_dir", DEFAULTS.imagenet_data_dir, "Content source: slim ImageNet TFRecords "
+flags.DEFINE_string("imagenet_data_dir", DEFAULTS.imagenet_data_dir,
+                    "Content source: slim ImageNet TFRecords "
                     "directory (train-*-of-*) or glob, tfds:imagenet2012, or an image folder.")
 flags.DEFINE_integer("batch_size", DEFAULTS.batch_size,
                      "Global batch size, split evenly across replicas and workers.")
@@ -45,16 +47,21 @@ flags.DEFINE_float("total_variation_weight", DEFAULTS.total_variation_weight,
 flags.DEFINE_integer("train_steps", DEFAULTS.train_steps, "Total training steps (global step).")
 flags.DEFINE_float("clip_gradient_norm", DEFAULTS.clip_gradient_norm,
                    "Clip the global gradient norm to this (0 = off, as in Magenta).")
-flags.DEFINE_boolean("augment_style_images", DEFAULTS.augment_style_images, "Colour jitter, flips and random crops "
+flags.DEFINE_boolean("augment_style_images", DEFAULTS.augment_style_images,
+                     "Colour jitter, flips and random crops "
                      "of style images, as in Magenta.")
-flags.DEFINE_boolean("random_style_image_size", DEFAULTS.random_style_image_size, "Resize each style batch to a random "
+flags.DEFINE_boolean("random_style_image_size", DEFAULTS.random_style_image_size,
+                     "Resize each style batch to a random "
                      "shorter side in [128, 300), as in Magenta.")
-flags.DEFINE_boolean("center_crop", DEFAULTS.center_crop, "Without augmentation: central crop of style "
+flags.DEFINE_boolean("center_crop", DEFAULTS.center_crop,
+                     "Without augmentation: central crop of style "
                      "images instead of a plain resize.")
-flags.DEFINE_string("vgg_weights", DEFAULTS.vgg_weights, "Loss network weights: imagenet (Keras), a "
+flags.DEFINE_string("vgg_weights", DEFAULTS.vgg_weights,
+                    "Loss network weights: imagenet (Keras), a "
                     "Keras VGG16 weights file, a slim vgg_16 checkpoint, or random (tests only).")
 flags.DEFINE_alias("vgg_checkpoint", "vgg_weights")
-flags.DEFINE_string("predictor_weights", DEFAULTS.predictor_weights, "Style predictor backbone: imagenet "
+flags.DEFINE_string("predictor_weights", DEFAULTS.predictor_weights,
+                    "Style predictor backbone: imagenet "
                     "(Keras), a Keras weights file, a slim inception_v3 (full) or "
                     "mobilenet_v2_1.0 (mobile) checkpoint, or random (tests only).")
 flags.DEFINE_alias("inception_v3_checkpoint", "predictor_weights")
@@ -62,10 +69,12 @@ flags.DEFINE_enum("model_type", DEFAULTS.model_type, ["full", "mobile"],
                   "full: Inception-v3 predictor, alpha 1; mobile: MobileNetV2, alpha 0.25.")
 flags.DEFINE_float("alpha", DEFAULTS.alpha, "Transfer network width multiplier (default: the "
                    "model type's, 1.0 full / 0.25 mobile).")
-flags.DEFINE_string("init_from", DEFAULTS.init_from, "Start from these weights (any model spec the weight "
+flags.DEFINE_string("init_from", DEFAULTS.init_from,
+                    "Start from these weights (any model spec the weight "
                     "import reads: .keras, train_dir, ...; same model type and alpha). "
                     "Ignored when --train_dir already has a checkpoint.")
-flags.DEFINE_string("distill_from", DEFAULTS.distill_from, "Teacher model spec: train a mobile student whose "
+flags.DEFINE_string("distill_from", DEFAULTS.distill_from,
+                    "Teacher model spec: train a mobile student whose "
                     "MobileNetV2 predictor regresses the teacher's bottleneck.")
 flags.DEFINE_float("distill_bottleneck_weight", DEFAULTS.distill_bottleneck_weight,
                    "Weight of the bottleneck regression loss with --distill_from.")
@@ -77,16 +86,20 @@ flags.DEFINE_integer("log_interval_steps", DEFAULTS.log_interval_steps,
                      "Print a progress line every this many steps.")
 flags.DEFINE_integer("max_checkpoints_to_keep", DEFAULTS.max_checkpoints_to_keep,
                      "Newest checkpoints kept in --train_dir.")
-flags.DEFINE_integer("num_train_styles", DEFAULTS.num_train_styles, "Train on the first N style images only "
+flags.DEFINE_integer("num_train_styles", DEFAULTS.num_train_styles,
+                     "Train on the first N style images only "
                      "(the paper's number-of-styles study).")
 flags.DEFINE_enum("strategy", DEFAULTS.strategy, list(train_config.STRATEGIES),
                   "default: one device; mirrored: all local GPUs; multi_worker: from "
                   "TF_CONFIG; tpu: TPUStrategy (--tpu).")
 flags.DEFINE_string("tpu", DEFAULTS.tpu, "TPU name or address for --strategy=tpu (empty: local).")
-flags.DEFINE_boolean("mixed_precision", DEFAULTS.mixed_precision, "float16 compute (bfloat16 on TPU) with "
+flags.DEFINE_boolean("mixed_precision", DEFAULTS.mixed_precision,
+                     "float16 compute (bfloat16 on TPU) with "
                      "dynamic loss scaling; weights and losses stay float32.")
-flags.DEFINE_boolean("jit_compile", DEFAULTS.jit_compile, "XLA-compile the forward and backward pass.")
-flags.DEFINE_boolean("save_input_state", DEFAULTS.save_input_state, "Store the input pipeline position in "
+flags.DEFINE_boolean("jit_compile", DEFAULTS.jit_compile,
+                     "XLA-compile the forward and backward pass.")
+flags.DEFINE_boolean("save_input_state", DEFAULTS.save_input_state,
+                     "Store the input pipeline position in "
                      "checkpoints (single worker only; adds the shuffle buffers' size).")
 flags.DEFINE_integer("seed", DEFAULTS.seed, "Seed for initialization and data order "
                      "(default: unseeded, faster nondeterministic input).")
