@@ -35,7 +35,7 @@ def _call(layer, inputs, multiple):
 
 
 def run_layer_test(layer_cls, init_kwargs, input_data, expected_output_shape,
-                   output_dtype_policy=None, mixed_precision_atol=0.05):
+                   output_dtype_policy=None, mixed_precision_atol=0.05, gradient_inputs=None):
     """Asserts the contract above; returns the eager float32 output.
 
     Args:
@@ -44,6 +44,7 @@ def run_layer_test(layer_cls, init_kwargs, input_data, expected_output_shape,
       expected_output_shape: the eager output's shape (a tuple).
       output_dtype_policy: 'float32' for layers that always return float32.
       mixed_precision_atol: max abs difference of the mixed-precision output from float32.
+      gradient_inputs: indices of the inputs the output depends on (default: all).
     """
     multiple = isinstance(input_data, (list, tuple))
     arrays = [np.asarray(a, np.float32) for a in _as_list(input_data)]
@@ -80,6 +81,8 @@ def run_layer_test(layer_cls, init_kwargs, input_data, expected_output_shape,
         out = _call(grad_layer, tensors, multiple)
         loss = tf.reduce_sum(tf.square(tf.cast(out, tf.float32)) * tf.random.stateless_uniform(
             tf.shape(out), seed=[1, 2]))
+    if gradient_inputs is not None:
+        tensors = [tensors[i] for i in gradient_inputs]
     sources = tensors + grad_layer.trainable_weights
     grads = tape.gradient(loss, sources)
     for source, grad in zip(sources, grads):

@@ -29,7 +29,10 @@ IMAGE = RNG.rand(2, 6, 7, 3).astype(np.float32)  # distinct B, H, W, C
 def test_custom_layer_contract(layer_cls, init_kwargs, inputs, expected_shape, output_dtype):
     # VGGPreprocess works in the 0..255 range: compare its mixed output at that scale.
     atol = 1.0 if layer_cls is VGGPreprocess else 0.05
-    run_layer_test(layer_cls, init_kwargs, inputs, expected_shape, output_dtype, atol)
+    # CropLike reads only the shape of its reference input.
+    gradient_inputs = (0,) if layer_cls is CropLike else None
+    run_layer_test(layer_cls, init_kwargs, inputs, expected_shape, output_dtype, atol,
+                   gradient_inputs)
 
 
 def test_reflection_padding_matches_numpy():
