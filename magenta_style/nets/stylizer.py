@@ -53,8 +53,9 @@ class Stylizer(keras.Model):
     def stylize(self, content_images, style_bottleneck, training=False):
         """Content [B, H, W, 3] in [0, 1] + bottleneck [B, 100] -> stylized [B, H, W, 3] in [0, 1]."""
         params = self.style_params(style_bottleneck, training=training)
-        # Keras refuses a mix of numpy arrays and tensors in one call.
-        content_images = tf.convert_to_tensor(content_images, dtype=params.dtype)
+        # Keras refuses a mix of numpy arrays and tensors in one call. float32 in, whatever
+        # the policy (a float32 tensor cannot be converted to bfloat16): the layers cast it.
+        content_images = tf.convert_to_tensor(content_images, dtype_hint=tf.float32)
         return self.transfer_network([content_images, params], training=training)
 
     def call(self, inputs, training=False):

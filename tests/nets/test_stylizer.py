@@ -52,8 +52,9 @@ def test_identity_bottleneck_resizes_the_shorter_side_keeping_the_aspect(mobile)
     expected = mobile.style_bottleneck(resize_shorter_side(content, 64))  # 64 x 107
     np.testing.assert_allclose(mobile.identity_bottleneck(content, 64).numpy(), expected.numpy(),
                                atol=1e-6)
-    squashed = mobile.style_bottleneck(tf.image.resize(content, [64, 64]))
-    assert np.abs(squashed.numpy() - expected.numpy()).max() > 1e-4
+    squashed = mobile.style_bottleneck(tf.image.resize(content, [64, 64]))  # what it used to do
+    scale = np.abs(expected.numpy()).max()  # random weights: tiny bottlenecks
+    assert np.abs(squashed.numpy() - expected.numpy()).max() > 1e-2 * scale
 
 
 def test_identity_interpolation_endpoints(mobile):
