@@ -91,6 +91,13 @@ STYLIZE_IMAGE_SIZE = 0  # shorter side of the content; 0 keeps its own size (ful
 STYLIZE_OUTPUT_FORMAT = "png"
 INTERPOLATION_WEIGHTS = (1.0,)  # 1.0 = the full style (SPEC 6, identity interpolation)
 GRID_CELL_SIZE = 256  # shorter side of each image in the --grid contact sheet
+# Video (magenta-stylize-video, inference/video.py); strength and tolerance measured in BENCHMARKS.md.
+VIDEO_IMAGE_SIZE = 0  # shorter side of the stylized frames; 0 keeps the video's resolution
+VIDEO_BATCH_SIZE = 2  # frames per transfer-network run (1-8 measured alike on 2 CPU cores)
+VIDEO_STABILIZATION = "flow"  # "flow" (flow-guided blend of the previous output) or "none"
+VIDEO_STABILIZATION_STRENGTH = 0.5  # weight of the warped previous output where motion is reliable
+VIDEO_STABILIZATION_TOLERANCE = 0.05  # RMS content mismatch (in [0, 1]) at which it falls to 1/e
+VIDEO_FLOW_SIZE = 640  # longer side at which the optical flow is computed (then scaled up)
 # Export (SPEC 6): SavedModel and the released TFLite pair.
 EXPORT_FORMATS = ("saved_model", "tflite_float", "tflite_fp16", "tflite_dynamic", "tflite_int8")
 EXPORT_CONTENT_IMAGE_SIZE = RELEASED_CONTENT_IMAGE_SIZE  # 0 = resizable transfer model

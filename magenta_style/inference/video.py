@@ -1,0 +1,252 @@
+"""Stylizing video: frames in batches with one style, stabilized over time.
+
+    frames = (np.asarray(picture) for picture in my_frames)        # uint8 [H, W, 3]
+    for stylized in stylize_video(model, frames, style_bottleneck):  # uint8 [H, W, 3]
+        ...
+
+`stylize_video` takes any iterator of RGB frames and yields stylized frames;
+`stylize_video_file` runs it from one video file into an H.264 MP4 with the source's
+audio (see video_io). The style is computed once: bottleneck -> style parameters,
+then only the transfer network runs per batch of frames.
+
+Stabilization ('flow', the default) removes the flicker of per-frame stylization
+(the network is not shift-invariant: a one-pixel pan changes its texture). Each
+stylized frame is blended with the previous output warped along the optical flow
+between the two content frames (OpenCV's DIS flow); the blend weight is
+`stabilization_strength` where the warped previous content matches the current one
+and falls to 0 where it does not (occlusions, cuts, new content), so moving and
+new regions keep their own stylization. Smoothing each conditional instance norm's
+statistics over frames was measured too and does not help: the statistics hardly
+change between frames; the flicker is local texture (BENCHMARKS.md).
+"""
+import sys
+import time
+import weakref
+
+import numpy as np
+
+from magenta_style import defaults, image_io
+from magenta_style.inference import color
+from magenta_style.progress import Progress
+
+STABILIZATIONS = ("flow", "none")
+
+
+class FlowStabilizer:
+    """Blends each stylized frame with the previous output, warped by optical flow.
+
+    Args:
+      strength: weight of the warped previous output where the motion is reliable
+        (0 = per-frame stylization; higher is steadier but smears fast-changing texture).
+      tolerance: RMS colour difference (in [0, 1] units) between the current content and
+        the warped previous content at which the weight has fallen to 1/e of `strength`.
+      flow_size: longer side at which the flow is computed (the flow is scaled up to the
+        frame); 0 computes it at the frame's own size.
+    Call it with the content and stylized frames in order (float32 [H, W, 3] in [0, 1]);
+    `reset()` starts a new clip.
+    """
+
+    def __init__(self, strength=defaults.VIDEO_STABILIZATION_STRENGTH,
+                 tolerance=defaults.VIDEO_STABILIZATION_TOLERANCE,
+                 flow_size=defaults.VIDEO_FLOW_SIZE):
+        if not 0.0 <= strength < 1.0:
+            raise ValueError(f"stabilization strength must be in [0, 1), got {strength}")
+        if tolerance <= 0:
+            raise ValueError(f"stabilization tolerance must be > 0, got {tolerance}")
+        import cv2  # a dependency of the package; imported late as video is optional work
+
+        self.cv2 = cv2
+        self.strength, self.tolerance, self.flow_size = float(strength), float(tolerance), flow_size
+        self.flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        self.reset()
+
+    def reset(self):
+        self.previous = None  # (grey content at flow size, content, output) of the last frame
+
+    def _grey(self, content):
+        cv2 = self.cv2
+        grey = cv2.cvtColor(image_io.to_uint8(content), cv2.COLOR_RGB2GRAY)
+        height, width = grey.shape
+        scale = self.flow_size / max(height, width) if self.flow_size else 1.0
+        if scale < 1.0:
+            grey = cv2.resize(grey, (max(8, round(width * scale)), max(8, round(height * scale))),
+                              interpolation=cv2.INTER_AREA)
+        return grey
+
+    def _backward_map(self, grey, previous_grey, height, width):
+        """Per pixel of the current frame, where it was in the previous one: float32 [H, W, 2]."""
+        cv2 = self.cv2
+        flow = self.flow.calc(grey, previous_grey, None)  # grey(p) ~ previous_grey(p + flow)
+        if flow.shape[:2] != (height, width):
+            sx, sy = width / flow.shape[1], height / flow.shape[0]
+            flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
+            flow[..., 0] *= sx
+            flow[..., 1] *= sy
+        grid = np.stack(np.meshgrid(np.arange(width, dtype=np.float32),
+                                    np.arange(height, dtype=np.float32)), -1)
+        return grid + flow
+
+    def __call__(self, content, stylized):
+        content = np.asarray(content, np.float32)
+        stylized = np.asarray(stylized, np.float32)
+        grey = self._grey(content)
+        previous, self.previous = self.previous, None
+        if previous is None or previous[1].shape != content.shape or self.strength == 0:
+            self.previous = (grey, content, stylized)
+            return stylized
+        cv2 = self.cv2
+        height, width = content.shape[:2]
+        where = self._backward_map(grey, previous[0], height, width)
+        mx, my = where[..., 0], where[..., 1]
+
+        def warp(image):
+            return cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+        mismatch = np.mean((warp(previous[1]) - content) ** 2, axis=-1)  # [H, W]
+        inside = (mx >= 0) & (mx <= width - 1) & (my >= 0) & (my <= height - 1)
+        weight = (self.strength * np.exp(-mismatch / self.tolerance ** 2) * inside)[..., None]
+        output = weight * warp(previous[2]) + (1.0 - weight) * stylized
+        self.previous = (grey, content, output)
+        return output
+
+
+def _batches(frames, batch_size):
+    batch = []
+    for frame in frames:
+        batch.append(frame)
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _as_float(frame):
+    frame = np.asarray(frame)
+    if frame.ndim != 3 or frame.shape[-1] != 3:
+        raise ValueError(f"expected RGB frames [H, W, 3], got shape {frame.shape}")
+    return frame.astype(np.float32) / 255.0 if frame.dtype == np.uint8 else frame.astype(np.float32)
+
+
+def _resized(frame, image_size):
+    """float32 [H, W, 3] with its shorter side resized to image_size (0 keeps it)."""
+    if not image_size or min(frame.shape[:2]) == image_size:
+        return frame
+    from PIL import Image
+
+    image = image_io.resize_shorter_side(Image.fromarray(image_io.to_uint8(frame)), image_size)
+    return np.asarray(image, np.float32) / 255.0
+
+
+def content_bottleneck(model, frame, style_image_size=defaults.STYLE_IMAGE_SIZE):
+    """The style bottleneck [1, 100] of a content frame, prepared like a style image (its
+    shorter side resized to style_image_size): the identity end of interpolation."""
+    import tensorflow as tf
+
+    return model.style_bottleneck(tf.constant(_resized(_as_float(frame), style_image_size)[None]))
+
+
+_COMPILED = weakref.WeakKeyDictionary()  # model -> its transfer network as a tf.function
+
+
+def _compiled_transfer(model):
+    """model.transfer_network traced once for any batch and frame size (kept per model)."""
+    import tensorflow as tf
+
+    if model not in _COMPILED:
+        _COMPILED[model] = tf.function(model.transfer_network, input_signature=[[
+            tf.TensorSpec([None, None, None, 3], tf.float32),
+            tf.TensorSpec([None, model.num_style_params], tf.float32)]])
+    return _COMPILED[model]
+
+
+def stylize_video(model, frames, style_bottleneck, *, interpolation_weight=1.0,
+                  style_image_size=defaults.STYLE_IMAGE_SIZE, image_size=0,
+                  batch_size=defaults.VIDEO_BATCH_SIZE, stabilization=defaults.VIDEO_STABILIZATION,
+                  stabilization_strength=defaults.VIDEO_STABILIZATION_STRENGTH,
+                  preserve_colors=False):
+    """Stylizes a stream of frames with one style; yields uint8 [h, w, 3] frames in order.
+
+    Args:
+      model: a Stylizer (weights.load_model).
+      frames: iterator of RGB frames [H, W, 3], uint8 or float in [0, 1], all one size.
+      style_bottleneck: [1, 100] (model.style_bottleneck of a style image, or a blend).
+      interpolation_weight: identity interpolation (SPEC 6): 1 = the full style, 0 = the
+        first frame's own style (its bottleneck is computed once, like the style's).
+      style_image_size: shorter side of the first frame when it is used as a style.
+      image_size: shorter side frames are resized to before stylizing; 0 keeps their size.
+      batch_size: frames per run of the transfer network.
+      stabilization: 'flow' (see FlowStabilizer) or 'none' (per-frame stylization).
+      stabilization_strength: FlowStabilizer's strength.
+      preserve_colors: keep each frame's colours (luminance transfer).
+    """
+    import tensorflow as tf
+
+    if stabilization not in STABILIZATIONS:
+        raise ValueError(f"unknown stabilization {stabilization!r}; expected one of "
+                         f"{', '.join(STABILIZATIONS)}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    stabilizer = FlowStabilizer(stabilization_strength) if stabilization == "flow" else None
+    transfer = _compiled_transfer(model)
+    params = None
+    for batch in _batches(frames, batch_size):
+        content = np.stack([_resized(_as_float(frame), image_size) for frame in batch])
+        if params is None:  # the style, computed once per clip
+            bottleneck = tf.convert_to_tensor(style_bottleneck, tf.float32)
+            if interpolation_weight != 1.0:
+                identity = content_bottleneck(model, content[0], style_image_size)
+                bottleneck = (1.0 - interpolation_weight) * identity + interpolation_weight * bottleneck
+            params = model.style_params(bottleneck)  # [1, P]
+        stylized = transfer([tf.constant(content), tf.repeat(params, len(batch), axis=0)]).numpy()
+        if preserve_colors:
+            stylized = color.preserve_colors(stylized, content)
+        for content_frame, frame in zip(content, stylized):
+            if stabilizer is not None:
+                frame = stabilizer(content_frame, frame)
+            yield image_io.to_uint8(frame)
+
+
+def stylize_video_file(model, input_path, output_path, style_bottleneck, *, overwrite=False,
+                       stream=None, **options):
+    """Stylizes a video file into an H.264 MP4 with the source's audio (video_io.transcode).
+
+    `options` are stylize_video's. Progress lines (frames/s, ETA) go to `stream`
+    (default stdout). Returns video_io.WriteSummary; raises video_io.VideoError for
+    bad input and errors.OutputExistsError for an existing output without `overwrite`.
+    """
+    from magenta_style.inference import video_io
+
+    stream = stream or sys.stdout
+    state = {}  # the input's VideoInfo and the Progress, once probed
+
+    def start(info):
+        rotated = f", rotated {info.rotation} degrees" if info.rotation else ""
+        audio = f", audio {info.audio_codec}" if info.audio_codec else ", no audio"
+        print(f"{info.path}: {info.width}x{info.height}, {float(info.frame_rate):.3f} frames/s, "
+              f"~{info.frames} frames{rotated}{audio}", file=stream, flush=True)
+        state["info"] = info
+        state["progress"] = Progress(max(info.frames, 1), "frames", name="stylize-video",
+                                     interval=defaults.PROGRESS_INTERVAL_S, stream=stream)
+
+    def process(frames):
+        progress = state["progress"]
+        for index, frame in enumerate(stylize_video(model, frames, style_bottleneck, **options)):
+            progress.total = max(progress.total, index + 1)  # the count may be an estimate
+            progress.update(index + 1)
+            yield frame
+
+    began = time.perf_counter()
+    summary = video_io.transcode(input_path, output_path, process, overwrite=overwrite,
+                                 on_start=start)
+    state["progress"].total = summary.frames
+    state["progress"].update(summary.frames, final=True)
+    announced = state["info"].frames
+    if summary.frames < announced - 1:  # counts estimated from the duration may be 1 off
+        print(f"warning: {input_path}: decoded {summary.frames} frames, its container announced "
+              f"{announced} (damaged input?)", file=stream, flush=True)
+    padded = (f" (padded from {summary.source_width}x{summary.source_height}: H.264 needs even "
+              "sizes)" if summary.padded else "")
+    print(f"wrote {output_path}: {summary.frames} frames {summary.width}x{summary.height}{padded}, "
+          f"audio {summary.audio}, in {time.perf_counter() - began:.1f} s", file=stream, flush=True)
+    return summary
