@@ -138,14 +138,6 @@ def _resized(frame, image_size):
     return np.asarray(image, np.float32) / 255.0
 
 
-def content_bottleneck(model, frame, style_image_size=defaults.STYLE_IMAGE_SIZE):
-    """The style bottleneck [1, 100] of a content frame, prepared like a style image (its
-    shorter side resized to style_image_size): the identity end of interpolation."""
-    import tensorflow as tf
-
-    return model.style_bottleneck(tf.constant(_resized(_as_float(frame), style_image_size)[None]))
-
-
 _COMPILED = weakref.WeakKeyDictionary()  # model -> its transfer network as a tf.function
 
 
@@ -182,6 +174,8 @@ def stylize_video(model, frames, style_bottleneck, *, interpolation_weight=1.0,
     """
     import tensorflow as tf
 
+    from magenta_style.nets.stylizer import interpolate_bottlenecks
+
     if stabilization not in STABILIZATIONS:
         raise ValueError(f"unknown stabilization {stabilization!r}; expected one of "
                          f"{', '.join(STABILIZATIONS)}")
@@ -195,8 +189,8 @@ def stylize_video(model, frames, style_bottleneck, *, interpolation_weight=1.0,
         if params is None:  # the style, computed once per clip
             bottleneck = tf.convert_to_tensor(style_bottleneck, tf.float32)
             if interpolation_weight != 1.0:
-                identity = content_bottleneck(model, content[0], style_image_size)
-                bottleneck = (1.0 - interpolation_weight) * identity + interpolation_weight * bottleneck
+                identity = model.identity_bottleneck(tf.constant(content[:1]), style_image_size)
+                bottleneck = interpolate_bottlenecks(identity, bottleneck, [interpolation_weight])
             params = model.style_params(bottleneck)  # [1, P]
         stylized = transfer([tf.constant(content), tf.repeat(params, len(batch), axis=0)]).numpy()
         if preserve_colors:

@@ -175,7 +175,7 @@ def test_interpolation_weight_zero_is_the_first_frames_own_style(model, bottlene
     frames = pan_frames[:3]
     out = list(video.stylize_video(model, iter(frames), bottleneck, interpolation_weight=0.0,
                                    style_image_size=48, stabilization="none"))
-    identity = video.content_bottleneck(model, frames[0], 48)
+    identity = model.identity_bottleneck(tf.constant(np.float32(frames[0][None]) / 255), 48)
     expected = model.stylize(tf.constant(frames.astype(np.float32) / 255.0),
                              tf.repeat(identity, 3, axis=0)).numpy()
     assert np.abs(np.stack(out) / 255.0 - expected).max() <= 1.0 / 255 + 1e-5
