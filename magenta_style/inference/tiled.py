@@ -1,0 +1,276 @@
+"""Stylizing an image of any size in bounded memory: the transfer network in tiles, exactly.
+
+Every conditional instance norm needs the mean and variance of its input over
+the whole image, so cutting the image into independent tiles gives seams. Here
+the network is computed tile by tile with halos that cover each layer's
+receptive field, and every normalized layer first gets its per-channel sum and
+sum of squares (float64) from a pass over the tiles; the output equals the
+untiled network's to float32 rounding (tests/inference/test_tiled.py).
+
+Memory: the stride-4 activation of the residual blocks, H4 x W4 x 128 alpha
+float32 with H4 = ceil(H / 4), is kept whole, in three buffers of that size
+(the residual input, and a scratch twice its size that holds a block's two
+convolutions, then expand/conv1's output). Everything at H/2 and H resolution
+exists only one tile (plus halo) at a time: expand/conv2 and conv3 are
+recomputed from the stored expand/conv1 output for their statistics passes.
+Reflect padding happens only at the true image borders; inside the image a
+tile reads its neighbours' pixels, so stride-2 convolutions and the x2
+upsamplings see exactly what they see untiled, for any H and W.
+
+Geometry (nets/transfer.py): the network runs on the content as it is;
+contract/conv2 and conv3 (reflect pad 1, 3x3, stride 2) give ceil(H/2) and
+H4 = ceil(ceil(H/2)/2), the upsamplings 2 H4 and 4 H4, and the output is cropped
+top-left to H x W.
+"""
+import numpy as np
+import tensorflow as tf
+
+from magenta_style import defaults
+from magenta_style.nets import transfer
+from magenta_style.progress import Progress
+
+
+def needs_tiling(height, width, tile_size=defaults.STYLIZE_TILE_SIZE):
+    """Whether an H x W content image is computed in tiles (tile_size 0: never)."""
+    return bool(tile_size) and height * width > tile_size * tile_size
+
+
+def stride4_bytes(height, width, alpha):
+    """Bytes of one float32 stride-4 activation of the residual blocks (tiling keeps three)."""
+    depth = transfer.scaled_depth(transfer.CONTRACT_LAYERS[-1][3], alpha)
+    return 4 * depth * -(-height // 4) * -(-width // 4)
+
+
+class _Stored:
+    """An activation held whole: numpy float32 [H, W, C]."""
+
+    def __init__(self, array):
+        self.array = array
+        self.shape = array.shape[:2]
+
+    def region(self, rows, cols):
+        return tf.constant(self.array[None, rows[0]:rows[1], cols[0]:cols[1]])
+
+
+class _Conv:
+    """Reflect pad (at the true borders only) -> VALID conv of `source` -> post(x)."""
+
+    def __init__(self, source, conv, post=None):
+        self.source, self.conv, self.post = source, conv, post
+        self.kernel, self.stride = conv.kernel_size[0], conv.strides[0]
+        self.pad = self.kernel // 2
+        self.shape = tuple((n + 2 * self.pad - self.kernel) // self.stride + 1
+                           for n in source.shape)
+
+    def _span(self, span, size):
+        """Output rows [a, b) -> source rows to read, and the reflect pad before / after."""
+        start = self.stride * span[0] - self.pad
+        stop = self.stride * (span[1] - 1) - self.pad + self.kernel
+        return (max(start, 0), min(stop, size)), max(0, -start), max(0, stop - size)
+
+    def region(self, rows, cols):
+        rows, top, bottom = self._span(rows, self.source.shape[0])
+        cols, left, right = self._span(cols, self.source.shape[1])
+        x = self.source.region(rows, cols)
+        if top or bottom or left or right:
+            x = tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]], mode="REFLECT")
+        x = self.conv(x)
+        return x if self.post is None else self.post(x)
+
+
+class _Upsample:
+    """Nearest-neighbour x2 upsampling of `source`."""
+
+    def __init__(self, source, layer):
+        self.source, self.layer = source, layer
+        self.shape = tuple(2 * n for n in source.shape)
+
+    def region(self, rows, cols):
+        x = self.layer(self.source.region((rows[0] // 2, (rows[1] + 1) // 2),
+                                          (cols[0] // 2, (cols[1] + 1) // 2)))
+        return x[:, rows[0] % 2:rows[0] % 2 + rows[1] - rows[0],
+                 cols[0] % 2:cols[0] % 2 + cols[1] - cols[0]]
+
+
+def _tiles(shape, tile):
+    """[((r0, r1), (c0, c1))] covering an H x W grid with tile x tile blocks."""
+    return [((r, min(r + tile, shape[0])), (c, min(c + tile, shape[1])))
+            for r in range(0, shape[0], tile) for c in range(0, shape[1], tile)]
+
+
+class _Statistics:
+    """Per-channel count, sum and sum of squares in float64, gathered tile by tile."""
+
+    def __init__(self):
+        self.count, self.sum, self.squares = 0, 0.0, 0.0
+
+    def add(self, x):
+        x = tf.cast(tf.reshape(x, [-1, x.shape[-1]]), tf.float64)
+        self.count += int(x.shape[0])
+        self.sum += tf.reduce_sum(x, 0).numpy()
+        self.squares += tf.reduce_sum(tf.square(x), 0).numpy()
+
+    def scale_shift(self, beta, gamma, epsilon):
+        """(scale, shift) float32 [C] of ConditionalStyleNorm with these statistics."""
+        mean = self.sum / self.count
+        variance = np.maximum(self.squares / self.count - mean * mean, 0.0)
+        mean, variance = tf.constant(mean, tf.float32), tf.constant(variance, tf.float32)
+        scale = gamma * tf.math.rsqrt(variance + epsilon)
+        return scale, beta - mean * scale
+
+
+class _Plan:
+    """The transfer network of one Stylizer, for one style, as tiled passes."""
+
+    def __init__(self, model, style_params, tile_size, progress):
+        self.net = model.transfer_network
+        self.alpha = model.alpha
+        self.tile = max(int(tile_size) // transfer.TOTAL_STRIDE, 1) * transfer.TOTAL_STRIDE
+        self.progress = progress
+        self.norms, offset = {}, 0
+        params = np.asarray(style_params, np.float32).reshape(-1)
+        for scope, depth in transfer.style_norm_depths(self.alpha):
+            beta, gamma = params[offset:offset + depth], params[offset + depth:offset + 2 * depth]
+            norm = self.net.get_layer(transfer.keras_name(scope) + "_StyleNorm")
+            self.norms[scope] = (tf.constant(beta), tf.constant(gamma), norm.epsilon)
+            offset += 2 * depth
+
+    def layer(self, name):
+        return self.net.get_layer(name)
+
+    def conv(self, scope):
+        return self.layer(transfer.keras_name(scope))
+
+    def normalizer(self, scope, statistics, activation):
+        beta, gamma, epsilon = self.norms[scope]
+        scale, shift = statistics.scale_shift(beta, gamma, epsilon)
+        return lambda x: activation(x * scale + shift)
+
+    def run(self, level, tile, out=None, statistics=None, combine=None):
+        """One pass over `level`'s grid: writes (or combine()s) tiles into `out`, and/or
+        adds them to `statistics`."""
+        for rows, cols in _tiles(level.shape, tile):
+            x = level.region(rows, cols)
+            if statistics is not None:
+                statistics.add(x)
+            if out is not None:
+                target = out[rows[0]:rows[1], cols[0]:cols[1]]
+                value = x.numpy()[0]
+                if combine is None:
+                    target[...] = value
+                else:
+                    combine(target, value)
+        self.progress.advance()
+
+
+def _relu(x):
+    return tf.nn.relu(x)
+
+
+def _in_place(array, scale, shift, relu, rows=256):
+    """array = [relu](array * scale + shift), in row bands (float32, like the layer)."""
+    scale, shift = scale.numpy(), shift.numpy()
+    for start in range(0, array.shape[0], rows):
+        band = array[start:start + rows]
+        np.multiply(band, scale, out=band)
+        np.add(band, shift, out=band)
+        if relu:
+            np.maximum(band, 0.0, out=band)
+
+
+NUM_PASSES = 1 + 5 * 2 + 4  # contract, 2 per residual block, 4 for expand
+
+
+def stylize_tiled(model, content, style_bottleneck, tile_size=defaults.STYLIZE_TILE_SIZE,
+                  stream=None):
+    """Stylizes one content image in tiles; equals model.stylize to float32 rounding.
+
+    Args:
+      model: a Stylizer.
+      content: float32 [H, W, 3] or [1, H, W, 3] in [0, 1], H, W >= 5.
+      style_bottleneck: [1, bottleneck_dim] (e.g. model.style_bottleneck(style)).
+      tile_size: side of the tiles at full resolution in pixels (rounded down to a
+        multiple of 4; memory per tile grows with its square).
+      stream: where progress lines go (default stderr).
+    Returns:
+      float32 numpy [H, W, 3] in [0, 1].
+    """
+    content = np.asarray(content, np.float32)
+    if content.ndim == 4:
+        if content.shape[0] != 1:
+            raise ValueError(f"stylize_tiled takes one image, got a batch of {content.shape[0]}")
+        content = content[0]
+    height, width = content.shape[:2]
+    if min(height, width) < transfer.MIN_CONTENT_SIZE or content.shape[2] != 3:
+        raise ValueError(f"content must be [H, W, 3] with H, W >= {transfer.MIN_CONTENT_SIZE}, "
+                         f"got {list(content.shape)}")
+    params = model.style_params(tf.convert_to_tensor(style_bottleneck, tf.float32)).numpy()
+    progress = Progress(NUM_PASSES, "passes", name=f"tiled {width}x{height}", stream=stream)
+    plan = _Plan(model, params, tile_size, progress)
+    tile = plan.tile
+
+    # Contract (BatchNorm in inference: a local op): tiles with halos -> h, stride 4.
+    level = _Stored(content)
+    for scope, _, _, _ in transfer.CONTRACT_LAYERS:
+        name = transfer.keras_name(scope)
+        batch_norm, relu = plan.layer(name + "_BatchNorm"), plan.layer(name + "_relu")
+        level = _Conv(level, plan.conv(scope),
+                      lambda x, bn=batch_norm, act=relu: act(bn(x, training=False)))
+    low = level.shape
+    depth = transfer.scaled_depth(transfer.CONTRACT_LAYERS[-1][3], plan.alpha)
+    h = np.empty(low + (depth,), np.float32)
+    plan.run(level, tile // 4, out=h)
+
+    # Residual blocks at stride 4: each convolution's raw output is stored with its
+    # statistics, then normalized in place; the second one is added into h.
+    scratch = np.empty(2 * h.size, np.float32)
+    first, second = scratch[:h.size].reshape(h.shape), scratch[h.size:].reshape(h.shape)
+    for block in range(1, 6):
+        scope = f"residual/residual{block}"
+        statistics = _Statistics()
+        plan.run(_Conv(_Stored(h), plan.conv(scope + "/conv1")), tile // 4, out=first,
+                 statistics=statistics)
+        _in_place(first, *statistics.scale_shift(*plan.norms[scope + "/conv1"]), relu=True)
+        statistics = _Statistics()
+        plan.run(_Conv(_Stored(first), plan.conv(scope + "/conv2")), tile // 4, out=second,
+                 statistics=statistics)
+        _in_place(second, *statistics.scale_shift(*plan.norms[scope + "/conv2"]), relu=False)
+        np.add(h, second, out=h)
+    del first, second
+
+    # expand/conv1 at stride 2: stored raw in the scratch (2 H4 x 2 W4 x 64 alpha has
+    # the scratch's size), normalized in place.
+    scope1, scope2, scope3 = "expand/conv1/conv", "expand/conv2/conv", "expand/conv3/conv"
+    up1 = _Upsample(_Stored(h), plan.layer(transfer.keras_name(scope1) + "_upsample"))
+    conv1 = _Conv(up1, plan.conv(scope1))
+    expand1 = scratch[:conv1.shape[0] * conv1.shape[1] * conv1.conv.filters].reshape(
+        conv1.shape + (conv1.conv.filters,))
+    statistics = _Statistics()
+    plan.run(conv1, tile // 2, out=expand1, statistics=statistics)
+    _in_place(expand1, *statistics.scale_shift(*plan.norms[scope1]), relu=True)
+    del h, up1, conv1
+
+    # expand/conv2 and conv3 at full resolution: one statistics pass each, recomputed
+    # from expand1, then the output pass cropped to H x W.
+    up2 = _Upsample(_Stored(expand1), plan.layer(transfer.keras_name(scope2) + "_upsample"))
+    statistics = _Statistics()
+    plan.run(_Conv(up2, plan.conv(scope2)), tile, statistics=statistics)
+    expand2 = _Conv(up2, plan.conv(scope2), plan.normalizer(scope2, statistics, _relu))
+    statistics = _Statistics()
+    plan.run(_Conv(expand2, plan.conv(scope3)), tile, statistics=statistics)
+    sigmoid = plan.layer("expand_conv3_conv_Sigmoid")
+    output = _Conv(expand2, plan.conv(scope3), plan.normalizer(scope3, statistics, sigmoid))
+    stylized = np.empty((height, width, 3), np.float32)
+    cropped = _Cropped(output, (height, width))
+    plan.run(cropped, tile, out=stylized)
+    return stylized
+
+
+class _Cropped:
+    """`source` seen through its top-left H x W (the network's CropLike)."""
+
+    def __init__(self, source, shape):
+        self.source, self.shape = source, shape
+
+    def region(self, rows, cols):
+        return self.source.region(rows, cols)
