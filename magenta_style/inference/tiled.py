@@ -92,6 +92,16 @@ class _Upsample:
                  cols[0] % 2:cols[0] % 2 + cols[1] - cols[0]]
 
 
+class _Cropped:
+    """`source` seen through its top-left H x W (the network's CropLike)."""
+
+    def __init__(self, source, shape):
+        self.source, self.shape = source, shape
+
+    def region(self, rows, cols):
+        return self.source.region(rows, cols)
+
+
 def _tiles(shape, tile):
     """[((r0, r1), (c0, c1))] covering an H x W grid with tile x tile blocks."""
     return [((r, min(r + tile, shape[0])), (c, min(c + tile, shape[1])))
@@ -122,10 +132,9 @@ class _Statistics:
 class _Plan:
     """The transfer network of one Stylizer, for one style, as tiled passes."""
 
-    def __init__(self, model, style_params, tile_size, progress):
+    def __init__(self, model, style_params, progress):
         self.net = model.transfer_network
         self.alpha = model.alpha
-        self.tile = max(int(tile_size) // transfer.TOTAL_STRIDE, 1) * transfer.TOTAL_STRIDE
         self.progress = progress
         self.norms, offset = {}, 0
         params = np.asarray(style_params, np.float32).reshape(-1)
@@ -146,21 +155,16 @@ class _Plan:
         scale, shift = statistics.scale_shift(beta, gamma, epsilon)
         return lambda x: activation(x * scale + shift)
 
-    def run(self, level, tile, out=None, statistics=None, combine=None):
-        """One pass over `level`'s grid: writes (or combine()s) tiles into `out`, and/or
-        adds them to `statistics`."""
+    def run(self, level, tile, out=None, statistics=None):
+        """One pass over `level`'s grid: writes its tiles into `out` and/or adds them to
+        `statistics`."""
         for rows, cols in _tiles(level.shape, tile):
             x = level.region(rows, cols)
             if statistics is not None:
                 statistics.add(x)
             if out is not None:
-                target = out[rows[0]:rows[1], cols[0]:cols[1]]
-                value = x.numpy()[0]
-                if combine is None:
-                    target[...] = value
-                else:
-                    combine(target, value)
-        self.progress.advance()
+                out[rows[0]:rows[1], cols[0]:cols[1]] = x.numpy()[0]
+            self.progress.advance()
 
 
 def _relu(x):
@@ -178,11 +182,17 @@ def _in_place(array, scale, shift, relu, rows=256):
             np.maximum(band, 0.0, out=band)
 
 
-NUM_PASSES = 1 + 5 * 2 + 4  # contract, 2 per residual block, 4 for expand
+def _num_tiles(height, width, tile):
+    """Tiles of all passes of an H x W image with tiles of `tile` (a multiple of 4)."""
+    low = (-(-height // 4), -(-width // 4))
+    def count(shape, side):
+        return len(_tiles(shape, side))
+    return ((1 + 5 * 2) * count(low, tile // 4) + count((2 * low[0], 2 * low[1]), tile // 2)
+            + 2 * count((4 * low[0], 4 * low[1]), tile) + count((height, width), tile))
 
 
 def stylize_tiled(model, content, style_bottleneck, tile_size=defaults.STYLIZE_TILE_SIZE,
-                  stream=None):
+                  stream=None, progress_interval=defaults.PROGRESS_INTERVAL_S):
     """Stylizes one content image in tiles; equals model.stylize to float32 rounding.
 
     Args:
@@ -191,7 +201,8 @@ def stylize_tiled(model, content, style_bottleneck, tile_size=defaults.STYLIZE_T
       style_bottleneck: [1, bottleneck_dim] (e.g. model.style_bottleneck(style)).
       tile_size: side of the tiles at full resolution in pixels (rounded down to a
         multiple of 4; memory per tile grows with its square).
-      stream: where progress lines go (default stderr).
+      stream: where progress lines go (default stderr): tiles done over all 15 passes,
+        at most one line per `progress_interval` seconds and a last one.
     Returns:
       float32 numpy [H, W, 3] in [0, 1].
     """
@@ -205,9 +216,10 @@ def stylize_tiled(model, content, style_bottleneck, tile_size=defaults.STYLIZE_T
         raise ValueError(f"content must be [H, W, 3] with H, W >= {transfer.MIN_CONTENT_SIZE}, "
                          f"got {list(content.shape)}")
     params = model.style_params(tf.convert_to_tensor(style_bottleneck, tf.float32)).numpy()
-    progress = Progress(NUM_PASSES, "passes", name=f"tiled {width}x{height}", stream=stream)
-    plan = _Plan(model, params, tile_size, progress)
-    tile = plan.tile
+    tile = max(int(tile_size) // transfer.TOTAL_STRIDE, 1) * transfer.TOTAL_STRIDE
+    progress = Progress(_num_tiles(height, width, tile), "tiles", name=f"tiled {width}x{height}",
+                        interval=progress_interval, stream=stream)
+    plan = _Plan(model, params, progress)
 
     # Contract (BatchNorm in inference: a local op): tiles with halos -> h, stride 4.
     level = _Stored(content)
@@ -261,16 +273,6 @@ def stylize_tiled(model, content, style_bottleneck, tile_size=defaults.STYLIZE_T
     sigmoid = plan.layer("expand_conv3_conv_Sigmoid")
     output = _Conv(expand2, plan.conv(scope3), plan.normalizer(scope3, statistics, sigmoid))
     stylized = np.empty((height, width, 3), np.float32)
-    cropped = _Cropped(output, (height, width))
-    plan.run(cropped, tile, out=stylized)
+    plan.run(_Cropped(output, (height, width)), tile, out=stylized)
     return stylized
 
-
-class _Cropped:
-    """`source` seen through its top-left H x W (the network's CropLike)."""
-
-    def __init__(self, source, shape):
-        self.source, self.shape = source, shape
-
-    def region(self, rows, cols):
-        return self.source.region(rows, cols)

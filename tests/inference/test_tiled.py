@@ -1,0 +1,66 @@
+"""Tiled inference equals the untiled transfer network (whole-image instance-norm statistics)."""
+import io
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from magenta_style.inference import tiled
+from magenta_style.nets.stylizer import build_stylizer
+
+
+def _perturbed(model, seed):
+    """Random weights of a realistic spread (the initializer's are tiny), BatchNorm statistics
+    included, so every layer's tiling shows in the output."""
+    rng = np.random.default_rng(seed)
+    for weight in model.transfer_network.weights:
+        if "moving_variance" in weight.path:
+            weight.assign(rng.uniform(0.5, 2.0, weight.shape).astype(np.float32))
+        elif "kernel" in weight.path:
+            weight.assign(rng.normal(0.0, 0.1, weight.shape).astype(np.float32))
+        else:
+            weight.assign(rng.normal(0.0, 0.3, weight.shape).astype(np.float32))
+    return model
+
+
+@pytest.fixture(scope="module")
+def models():
+    return {alpha: _perturbed(build_stylizer("mobile", alpha=alpha), seed)
+            for seed, alpha in enumerate((0.25, 1.0))}
+
+
+@pytest.mark.parametrize("alpha, height, width, tile_size", [
+    (0.25, 64, 96, 32),   # divisible by 4, aligned tiles
+    (0.25, 45, 62, 18),   # odd sizes (output cropped), tile rounded down to 16
+    (0.25, 37, 29, 12),   # tiles of 3 px at stride 4: halos wider than a tile
+    (1.0, 50, 43, 24),    # full width
+])
+def test_tiled_equals_untiled(models, alpha, height, width, tile_size):
+    model = models[alpha]
+    rng = np.random.default_rng(height)
+    content = rng.random((height, width, 3), dtype=np.float32)
+    bottleneck = tf.constant(rng.normal(size=(1, model.bottleneck_dim)).astype(np.float32))
+    untiled = model.stylize(content[None], bottleneck).numpy()[0]
+    stream = io.StringIO()
+    out = tiled.stylize_tiled(model, content, bottleneck, tile_size=tile_size, stream=stream)
+    assert out.shape == (height, width, 3) and out.dtype == np.float32
+    assert np.abs(out - untiled).max() <= 1e-4
+    assert untiled.std() > 0.05  # a non-trivial output
+    last = stream.getvalue().splitlines()[-1]  # one line at the end (interval default)
+    assert last.startswith(f"tiled {width}x{height}: ") and "(100.0%)" in last, last
+
+
+def test_one_image_at_a_time(models):
+    with pytest.raises(ValueError, match="one image"):
+        tiled.stylize_tiled(models[0.25], np.zeros((2, 8, 8, 3), np.float32),
+                            np.zeros((1, 100), np.float32))
+    with pytest.raises(ValueError, match="H, W >= 5"):
+        tiled.stylize_tiled(models[0.25], np.zeros((4, 8, 3), np.float32),
+                            np.zeros((1, 100), np.float32))
+
+
+def test_needs_tiling():
+    assert not tiled.needs_tiling(512, 512, tile_size=512)
+    assert tiled.needs_tiling(513, 512, tile_size=512)
+    assert not tiled.needs_tiling(100_000, 100_000, tile_size=0)
+    assert tiled.stride4_bytes(4000, 3000, 1.0) == 4 * 128 * 1000 * 750
