@@ -6,27 +6,6 @@ import pytest
 import tensorflow as tf
 
 from magenta_style.inference import tiled
-from magenta_style.nets.stylizer import build_stylizer
-
-
-def _perturbed(model, seed):
-    """Random weights of a realistic spread (the initializer's are tiny), BatchNorm statistics
-    included, so every layer's tiling shows in the output."""
-    rng = np.random.default_rng(seed)
-    for weight in model.transfer_network.weights:
-        if "moving_variance" in weight.path:
-            weight.assign(rng.uniform(0.5, 2.0, weight.shape).astype(np.float32))
-        elif "kernel" in weight.path:
-            weight.assign(rng.normal(0.0, 0.1, weight.shape).astype(np.float32))
-        else:
-            weight.assign(rng.normal(0.0, 0.3, weight.shape).astype(np.float32))
-    return model
-
-
-@pytest.fixture(scope="module")
-def models():
-    return {alpha: _perturbed(build_stylizer("mobile", alpha=alpha), seed)
-            for seed, alpha in enumerate((0.25, 1.0))}
 
 
 @pytest.mark.parametrize("alpha, height, width, tile_size", [
