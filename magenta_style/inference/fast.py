@@ -72,19 +72,86 @@ def _conv(x, kernel, stride=1):
     return tf.nn.conv2d(tf.cast(x, kernel.dtype), kernel, stride, "VALID")
 
 
-def _conv_space_to_depth(x, kernel, size):
-    """== VALID stride-1 conv of x with the original size x size kernel."""
+def conv_space_to_depth(x, kernel, size):
+    """== VALID stride-1 conv of x with the original size x size kernel, given `kernel` =
+    space_to_depth_kernel(original)."""
     height, width = tf.shape(x)[1], tf.shape(x)[2]
     x = tf.pad(x, [[0, 0], [0, height % 2], [0, width % 2], [0, 0]])  # even, cropped below
     y = tf.nn.depth_to_space(_conv(tf.nn.space_to_depth(x, 2), kernel), 2)
     return y[:, :height - size + 1, :width - size + 1]
 
 
-def _instance_norm(x, beta, gamma, epsilon):
+def instance_norm(x, beta, gamma, epsilon):
     """ConditionalStyleNorm of one image [1, H, W, C] (float32 statistics)."""
     return tf.raw_ops.FusedBatchNormV3(
         x=tf.cast(x, tf.float32), scale=gamma, offset=beta, mean=tf.zeros([0]),
         variance=tf.zeros([0]), epsilon=epsilon, is_training=True)[0]
+
+
+EXPAND_UPSAMPLED = ("expand/conv1/conv", "expand/conv2/conv")
+EXPAND_LAST = "expand/conv3/conv"
+
+
+class InferenceKernels:
+    """A Stylizer's transfer-network weights in the fast formulation, and its convolutions.
+
+    Every method takes the already padded input of one layer (reflect padding, edge padding
+    by 1 for the upsampling ones) and returns its VALID convolution in float32: what
+    fast_stylize and inference.tiled compose.
+    """
+
+    def __init__(self, model, precision="float32"):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.model, self.alpha = model, model.alpha
+        dtype = tf.as_dtype(precision)
+        net = model.transfer_network
+
+        def kernel_of(scope):
+            return net.get_layer(transfer.keras_name(scope)).kernel.numpy()
+
+        self.contract_layers = []  # (size, stride, kernel, bias)
+        for scope, size, stride, _ in transfer.CONTRACT_LAYERS:
+            batch_norm = net.get_layer(transfer.keras_name(scope) + "_BatchNorm")
+            scale = 1.0 / np.sqrt(batch_norm.moving_variance.numpy() + batch_norm.epsilon)
+            kernel = kernel_of(scope) * scale
+            bias = batch_norm.beta.numpy() - batch_norm.moving_mean.numpy() * scale
+            if stride == 1 and size > 3:
+                kernel = space_to_depth_kernel(kernel)
+            self.contract_layers.append((size, stride, tf.constant(kernel, dtype),
+                                         tf.constant(bias, tf.float32)))
+        self.depths = transfer.style_norm_depths(model.alpha)
+        self.epsilon = net.get_layer(transfer.keras_name(self.depths[0][0]) + "_StyleNorm").epsilon
+        kernels = {scope: kernel_of(scope) for scope, _ in self.depths}
+        for scope in EXPAND_UPSAMPLED:
+            kernels[scope] = upsample_conv_kernel(kernels[scope])
+        kernels[EXPAND_LAST] = space_to_depth_kernel(kernels[EXPAND_LAST])
+        self.kernels = {scope: tf.constant(k, dtype) for scope, k in kernels.items()}
+
+    def norms(self, style_params):
+        """[P] style parameters -> {scope: (beta, gamma, epsilon)}."""
+        norms, offset = {}, 0
+        for scope, depth in self.depths:
+            norms[scope] = (style_params[offset:offset + depth],
+                            style_params[offset + depth:offset + 2 * depth], self.epsilon)
+            offset += 2 * depth
+        return norms
+
+    def contract(self, index, padded):
+        """contract/conv<index + 1> + its folded BatchNorm, before the ReLU."""
+        size, stride, kernel, bias = self.contract_layers[index]
+        x = conv_space_to_depth(padded, kernel, size) if stride == 1 and size > 3 else \
+            _conv(padded, kernel, stride)
+        return tf.nn.bias_add(tf.cast(x, tf.float32), bias)
+
+    def conv(self, scope, padded):
+        """A normalized layer's convolution (residual and expand, before its norm)."""
+        kernel = self.kernels[scope]
+        if scope in EXPAND_UPSAMPLED:
+            return tf.nn.depth_to_space(tf.cast(_conv(padded, kernel), tf.float32), 2)
+        if scope == EXPAND_LAST:
+            return tf.cast(conv_space_to_depth(padded, kernel, 9), tf.float32)
+        return tf.cast(_conv(padded, kernel), tf.float32)
 
 
 def fast_stylize(model, precision="float32"):
@@ -93,64 +160,27 @@ def fast_stylize(model, precision="float32"):
     precision: 'float32' (equals model.stylize to float32 rounding) or 'bfloat16'
     (convolutions in bfloat16).
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    dtype = tf.as_dtype(precision)
-    net = model.transfer_network
-
-    def kernel_of(scope):
-        return net.get_layer(transfer.keras_name(scope)).kernel.numpy()
-
-    def constant(array):
-        return tf.constant(array, dtype)
-
-    contract = []
-    for scope, size, stride, _ in transfer.CONTRACT_LAYERS:
-        batch_norm = net.get_layer(transfer.keras_name(scope) + "_BatchNorm")
-        scale = 1.0 / np.sqrt(batch_norm.moving_variance.numpy() + batch_norm.epsilon)
-        kernel = kernel_of(scope) * scale
-        bias = batch_norm.beta.numpy() - batch_norm.moving_mean.numpy() * scale
-        if stride == 1 and size > 3:
-            kernel = space_to_depth_kernel(kernel)
-        contract.append((size, stride, constant(kernel), tf.constant(bias, tf.float32)))
-    depths = transfer.style_norm_depths(model.alpha)
-    epsilon = net.get_layer(transfer.keras_name(depths[0][0]) + "_StyleNorm").epsilon
-    kernels = {scope: constant(kernel_of(scope)) for scope, _ in depths[:10]}
-    for scope in ("expand/conv1/conv", "expand/conv2/conv"):
-        kernels[scope] = constant(upsample_conv_kernel(kernel_of(scope)))
-    last = "expand/conv3/conv"
-    kernels[last] = constant(space_to_depth_kernel(kernel_of(last)))
-
+    kernels = InferenceKernels(model, precision)
     signature = [tf.TensorSpec([1, None, None, 3], tf.float32),
                  tf.TensorSpec([1, model.bottleneck_dim], tf.float32)]
 
     @tf.function(input_signature=signature)
     def stylize(content, bottleneck):
-        params = model.style_params(bottleneck)[0]
-        norms, offset = {}, 0
-        for scope, depth in depths:
-            norms[scope] = (params[offset:offset + depth], params[offset + depth:offset + 2 * depth],
-                            epsilon)
-            offset += 2 * depth
-
+        norms = kernels.norms(model.style_params(bottleneck)[0])
         h = content
-        for size, stride, kernel, bias in contract:
-            x = _pad(h, size // 2)
-            x = _conv_space_to_depth(x, kernel, size) if stride == 1 and size > 3 else \
-                _conv(x, kernel, stride)
-            h = tf.nn.relu(tf.nn.bias_add(tf.cast(x, tf.float32), bias))
+        for index, (size, _, _, _) in enumerate(kernels.contract_layers):
+            h = tf.nn.relu(kernels.contract(index, _pad(h, size // 2)))
         for block in range(1, 6):
             scope = f"residual/residual{block}"
-            r = tf.nn.relu(_instance_norm(_conv(_pad(h, 1), kernels[scope + "/conv1"]),
-                                          *norms[scope + "/conv1"]))
-            h = h + _instance_norm(_conv(_pad(r, 1), kernels[scope + "/conv2"]),
-                                   *norms[scope + "/conv2"])
-        for scope in ("expand/conv1/conv", "expand/conv2/conv"):
-            x = tf.nn.depth_to_space(_conv(_pad(h, 1, "SYMMETRIC"), kernels[scope]), 2)
-            h = tf.nn.relu(_instance_norm(x, *norms[scope]))
-        x = _conv_space_to_depth(_pad(h, 4), kernels[last], 9)
-        h = tf.sigmoid(_instance_norm(x, *norms[last]))
+            r = tf.nn.relu(instance_norm(kernels.conv(scope + "/conv1", _pad(h, 1)),
+                                         *norms[scope + "/conv1"]))
+            h = h + instance_norm(kernels.conv(scope + "/conv2", _pad(r, 1)),
+                                  *norms[scope + "/conv2"])
+        for scope in EXPAND_UPSAMPLED:
+            x = kernels.conv(scope, _pad(h, 1, "SYMMETRIC"))
+            h = tf.nn.relu(instance_norm(x, *norms[scope]))
+        x = kernels.conv(EXPAND_LAST, _pad(h, 4))
+        h = tf.sigmoid(instance_norm(x, *norms[EXPAND_LAST]))
         return h[:, :tf.shape(content)[1], :tf.shape(content)[2]]
 
     return stylize
-

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from magenta_style import defaults
+from magenta_style.inference import fast
 from magenta_style.nets import transfer
 from magenta_style.progress import Progress
 
@@ -52,44 +53,51 @@ class _Stored:
         return tf.constant(self.array[None, rows[0]:rows[1], cols[0]:cols[1]])
 
 
+def _span(span, size, kernel, stride):
+    """Output rows [a, b) of a K x K, stride-s conv padded by K // 2 -> the source rows to read
+    and the padding before / after them (non-zero only at the true borders)."""
+    start = stride * span[0] - kernel // 2
+    stop = stride * (span[1] - 1) - kernel // 2 + kernel
+    return (max(start, 0), min(stop, size)), max(0, -start), max(0, stop - size)
+
+
+def _padded_region(source, rows, cols, kernel, stride, mode):
+    rows, top, bottom = _span(rows, source.shape[0], kernel, stride)
+    cols, left, right = _span(cols, source.shape[1], kernel, stride)
+    x = source.region(rows, cols)
+    if top or bottom or left or right:
+        x = tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]], mode=mode)
+    return x
+
+
 class _Conv:
-    """Reflect pad (at the true borders only) -> VALID conv of `source` -> post(x)."""
+    """conv(reflect-padded source) of a K x K, stride-s VALID convolution, then post(x)."""
 
-    def __init__(self, source, conv, post=None):
-        self.source, self.conv, self.post = source, conv, post
-        self.kernel, self.stride = conv.kernel_size[0], conv.strides[0]
-        self.pad = self.kernel // 2
-        self.shape = tuple((n + 2 * self.pad - self.kernel) // self.stride + 1
-                           for n in source.shape)
-
-    def _span(self, span, size):
-        """Output rows [a, b) -> source rows to read, and the reflect pad before / after."""
-        start = self.stride * span[0] - self.pad
-        stop = self.stride * (span[1] - 1) - self.pad + self.kernel
-        return (max(start, 0), min(stop, size)), max(0, -start), max(0, stop - size)
+    def __init__(self, source, conv, kernel, stride=1, post=None):
+        self.source, self.conv, self.kernel, self.stride, self.post = \
+            source, conv, kernel, stride, post
+        self.shape = tuple((n - 1) // stride + 1 for n in source.shape)
 
     def region(self, rows, cols):
-        rows, top, bottom = self._span(rows, self.source.shape[0])
-        cols, left, right = self._span(cols, self.source.shape[1])
-        x = self.source.region(rows, cols)
-        if top or bottom or left or right:
-            x = tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]], mode="REFLECT")
-        x = self.conv(x)
+        x = self.conv(_padded_region(self.source, rows, cols, self.kernel, self.stride,
+                                     "REFLECT"))
         return x if self.post is None else self.post(x)
 
 
-class _Upsample:
-    """Nearest-neighbour x2 upsampling of `source`."""
+class _UpsampleConv:
+    """Nearest x2 upsampling + reflect pad 1 + 3x3 conv, computed at low resolution:
+    conv(edge-padded source) gives both output phases (InferenceKernels.conv), then post(x)."""
 
-    def __init__(self, source, layer):
-        self.source, self.layer = source, layer
+    def __init__(self, source, conv, post=None):
+        self.source, self.conv, self.post = source, conv, post
         self.shape = tuple(2 * n for n in source.shape)
 
     def region(self, rows, cols):
-        x = self.layer(self.source.region((rows[0] // 2, (rows[1] + 1) // 2),
-                                          (cols[0] // 2, (cols[1] + 1) // 2)))
-        return x[:, rows[0] % 2:rows[0] % 2 + rows[1] - rows[0],
-                 cols[0] % 2:cols[0] % 2 + cols[1] - cols[0]]
+        low_rows, low_cols = (rows[0] // 2, (rows[1] + 1) // 2), (cols[0] // 2, (cols[1] + 1) // 2)
+        x = self.conv(_padded_region(self.source, low_rows, low_cols, 3, 1, "SYMMETRIC"))
+        x = x[:, rows[0] % 2:rows[0] % 2 + rows[1] - rows[0],
+              cols[0] % 2:cols[0] % 2 + cols[1] - cols[0]]
+        return x if self.post is None else self.post(x)
 
 
 class _Cropped:
@@ -129,31 +137,11 @@ class _Statistics:
         return scale, beta - mean * scale
 
 
-class _Plan:
-    """The transfer network of one Stylizer, for one style, as tiled passes."""
+class _Passes:
+    """Runs passes over a level's tiles, counting tiles in one Progress."""
 
-    def __init__(self, model, style_params, progress):
-        self.net = model.transfer_network
-        self.alpha = model.alpha
+    def __init__(self, progress):
         self.progress = progress
-        self.norms, offset = {}, 0
-        params = np.asarray(style_params, np.float32).reshape(-1)
-        for scope, depth in transfer.style_norm_depths(self.alpha):
-            beta, gamma = params[offset:offset + depth], params[offset + depth:offset + 2 * depth]
-            norm = self.net.get_layer(transfer.keras_name(scope) + "_StyleNorm")
-            self.norms[scope] = (tf.constant(beta), tf.constant(gamma), norm.epsilon)
-            offset += 2 * depth
-
-    def layer(self, name):
-        return self.net.get_layer(name)
-
-    def conv(self, scope):
-        return self.layer(transfer.keras_name(scope))
-
-    def normalizer(self, scope, statistics, activation):
-        beta, gamma, epsilon = self.norms[scope]
-        scale, shift = statistics.scale_shift(beta, gamma, epsilon)
-        return lambda x: activation(x * scale + shift)
 
     def run(self, level, tile, out=None, statistics=None):
         """One pass over `level`'s grid: writes its tiles into `out` and/or adds them to
@@ -165,10 +153,6 @@ class _Plan:
             if out is not None:
                 out[rows[0]:rows[1], cols[0]:cols[1]] = x.numpy()[0]
             self.progress.advance()
-
-
-def _relu(x):
-    return tf.nn.relu(x)
 
 
 def _in_place(array, scale, shift, relu, rows=256):
@@ -192,7 +176,8 @@ def _num_tiles(height, width, tile):
 
 
 def stylize_tiled(model, content, style_bottleneck, tile_size=defaults.STYLIZE_TILE_SIZE,
-                  stream=None, progress_interval=defaults.PROGRESS_INTERVAL_S):
+                  precision=defaults.STYLIZE_PRECISION, kernels=None, stream=None,
+                  progress_interval=defaults.PROGRESS_INTERVAL_S):
     """Stylizes one content image in tiles; equals model.stylize to float32 rounding.
 
     Args:
@@ -201,6 +186,9 @@ def stylize_tiled(model, content, style_bottleneck, tile_size=defaults.STYLIZE_T
       style_bottleneck: [1, bottleneck_dim] (e.g. model.style_bottleneck(style)).
       tile_size: side of the tiles at full resolution in pixels (rounded down to a
         multiple of 4; memory per tile grows with its square).
+      precision: of the convolutions, see inference.fast.
+      kernels: inference.fast.InferenceKernels of `model` (built when None; pass them to
+        reuse them across images).
       stream: where progress lines go (default stderr): tiles done over all 15 passes,
         at most one line per `progress_interval` seconds and a last one.
     Returns:
@@ -215,64 +203,66 @@ def stylize_tiled(model, content, style_bottleneck, tile_size=defaults.STYLIZE_T
     if min(height, width) < transfer.MIN_CONTENT_SIZE or content.shape[2] != 3:
         raise ValueError(f"content must be [H, W, 3] with H, W >= {transfer.MIN_CONTENT_SIZE}, "
                          f"got {list(content.shape)}")
-    params = model.style_params(tf.convert_to_tensor(style_bottleneck, tf.float32)).numpy()
+    kernels = kernels or fast.InferenceKernels(model, precision)
+    params = model.style_params(tf.convert_to_tensor(style_bottleneck, tf.float32))[0]
+    norms = kernels.norms(params)
     tile = max(int(tile_size) // transfer.TOTAL_STRIDE, 1) * transfer.TOTAL_STRIDE
-    progress = Progress(_num_tiles(height, width, tile), "tiles", name=f"tiled {width}x{height}",
-                        interval=progress_interval, stream=stream)
-    plan = _Plan(model, params, progress)
+    passes = _Passes(Progress(_num_tiles(height, width, tile), "tiles",
+                              name=f"tiled {width}x{height}", interval=progress_interval,
+                              stream=stream))
+
+    def normalized(scope, statistics, activation):
+        scale, shift = statistics.scale_shift(*norms[scope])
+        return lambda x: activation(x * scale + shift)
 
     # Contract (BatchNorm in inference: a local op): tiles with halos -> h, stride 4.
     level = _Stored(content)
-    for scope, _, _, _ in transfer.CONTRACT_LAYERS:
-        name = transfer.keras_name(scope)
-        batch_norm, relu = plan.layer(name + "_BatchNorm"), plan.layer(name + "_relu")
-        level = _Conv(level, plan.conv(scope),
-                      lambda x, bn=batch_norm, act=relu: act(bn(x, training=False)))
-    low = level.shape
-    depth = transfer.scaled_depth(transfer.CONTRACT_LAYERS[-1][3], plan.alpha)
-    h = np.empty(low + (depth,), np.float32)
-    plan.run(level, tile // 4, out=h)
+    for index, (size, stride, _, _) in enumerate(kernels.contract_layers):
+        level = _Conv(level, lambda x, i=index: kernels.contract(i, x), size, stride,
+                      post=tf.nn.relu)
+    h = np.empty(level.shape + (kernels.kernels["residual/residual1/conv1"].shape[2],),
+                 np.float32)
+    passes.run(level, tile // 4, out=h)
 
     # Residual blocks at stride 4: each convolution's raw output is stored with its
     # statistics, then normalized in place; the second one is added into h.
     scratch = np.empty(2 * h.size, np.float32)
     first, second = scratch[:h.size].reshape(h.shape), scratch[h.size:].reshape(h.shape)
     for block in range(1, 6):
-        scope = f"residual/residual{block}"
-        statistics = _Statistics()
-        plan.run(_Conv(_Stored(h), plan.conv(scope + "/conv1")), tile // 4, out=first,
-                 statistics=statistics)
-        _in_place(first, *statistics.scale_shift(*plan.norms[scope + "/conv1"]), relu=True)
-        statistics = _Statistics()
-        plan.run(_Conv(_Stored(first), plan.conv(scope + "/conv2")), tile // 4, out=second,
-                 statistics=statistics)
-        _in_place(second, *statistics.scale_shift(*plan.norms[scope + "/conv2"]), relu=False)
+        for conv, source, out in (("conv1", h, first), ("conv2", first, second)):
+            scope = f"residual/residual{block}/{conv}"
+            statistics = _Statistics()
+            passes.run(_Conv(_Stored(source), lambda x, s=scope: kernels.conv(s, x), 3), tile // 4,
+                       out=out, statistics=statistics)
+            _in_place(out, *statistics.scale_shift(*norms[scope]), relu=conv == "conv1")
         np.add(h, second, out=h)
     del first, second
 
-    # expand/conv1 at stride 2: stored raw in the scratch (2 H4 x 2 W4 x 64 alpha has
-    # the scratch's size), normalized in place.
-    scope1, scope2, scope3 = "expand/conv1/conv", "expand/conv2/conv", "expand/conv3/conv"
-    up1 = _Upsample(_Stored(h), plan.layer(transfer.keras_name(scope1) + "_upsample"))
-    conv1 = _Conv(up1, plan.conv(scope1))
-    expand1 = scratch[:conv1.shape[0] * conv1.shape[1] * conv1.conv.filters].reshape(
-        conv1.shape + (conv1.conv.filters,))
+    # expand/conv1 at stride 2: stored raw in the scratch (2 H4 x 2 W4 x 64 alpha fits in
+    # it), normalized in place.
+    scope1, scope2 = fast.EXPAND_UPSAMPLED
+    conv1 = _UpsampleConv(_Stored(h), lambda x: kernels.conv(scope1, x))
+    depth1 = kernels.kernels[scope1].shape[3] // 4
+    expand1 = scratch[:conv1.shape[0] * conv1.shape[1] * depth1].reshape(conv1.shape + (depth1,))
     statistics = _Statistics()
-    plan.run(conv1, tile // 2, out=expand1, statistics=statistics)
-    _in_place(expand1, *statistics.scale_shift(*plan.norms[scope1]), relu=True)
-    del h, up1, conv1
+    passes.run(conv1, tile // 2, out=expand1, statistics=statistics)
+    _in_place(expand1, *statistics.scale_shift(*norms[scope1]), relu=True)
+    del h, conv1
 
     # expand/conv2 and conv3 at full resolution: one statistics pass each, recomputed
     # from expand1, then the output pass cropped to H x W.
-    up2 = _Upsample(_Stored(expand1), plan.layer(transfer.keras_name(scope2) + "_upsample"))
-    statistics = _Statistics()
-    plan.run(_Conv(up2, plan.conv(scope2)), tile, statistics=statistics)
-    expand2 = _Conv(up2, plan.conv(scope2), plan.normalizer(scope2, statistics, _relu))
-    statistics = _Statistics()
-    plan.run(_Conv(expand2, plan.conv(scope3)), tile, statistics=statistics)
-    sigmoid = plan.layer("expand_conv3_conv_Sigmoid")
-    output = _Conv(expand2, plan.conv(scope3), plan.normalizer(scope3, statistics, sigmoid))
-    stylized = np.empty((height, width, 3), np.float32)
-    plan.run(_Cropped(output, (height, width)), tile, out=stylized)
-    return stylized
+    def conv2(x):
+        return kernels.conv(scope2, x)
 
+    def conv3(x):
+        return kernels.conv(fast.EXPAND_LAST, x)
+
+    statistics = _Statistics()
+    passes.run(_UpsampleConv(_Stored(expand1), conv2), tile, statistics=statistics)
+    expand2 = _UpsampleConv(_Stored(expand1), conv2, normalized(scope2, statistics, tf.nn.relu))
+    statistics = _Statistics()
+    passes.run(_Conv(expand2, conv3, 9), tile, statistics=statistics)
+    output = _Conv(expand2, conv3, 9, post=normalized(fast.EXPAND_LAST, statistics, tf.sigmoid))
+    stylized = np.empty((height, width, 3), np.float32)
+    passes.run(_Cropped(output, (height, width)), tile, out=stylized)
+    return stylized

@@ -27,7 +27,7 @@ def test_space_to_depth_kernel_is_the_same_convolution():
     x = tf.constant(rng.normal(size=(1, 21, 18, 3)).astype(np.float32))
     kernel = rng.normal(size=(9, 9, 3, 2)).astype(np.float32)
     direct = tf.nn.conv2d(x, kernel, 1, "VALID")
-    folded = fast._conv_space_to_depth(x, tf.constant(fast.space_to_depth_kernel(kernel)), 9)
+    folded = fast.conv_space_to_depth(x, tf.constant(fast.space_to_depth_kernel(kernel)), 9)
     np.testing.assert_allclose(folded.numpy(), direct.numpy(), atol=1e-4)
 
 
