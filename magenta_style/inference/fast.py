@@ -22,9 +22,10 @@ built (rebuild it after changing the weights). What differs, measured in BENCHMA
 import numpy as np
 import tensorflow as tf
 
+from magenta_style import defaults
 from magenta_style.nets import transfer
 
-PRECISIONS = ("float32", "bfloat16")
+PRECISIONS = defaults.STYLIZE_PRECISIONS
 
 
 def space_to_depth_kernel(kernel):
@@ -100,7 +101,7 @@ class InferenceKernels:
     fast_stylize and inference.tiled compose.
     """
 
-    def __init__(self, model, precision="float32"):
+    def __init__(self, model, precision=defaults.STYLIZE_PRECISION):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.model, self.alpha = model, model.alpha
@@ -154,7 +155,7 @@ class InferenceKernels:
         return tf.cast(_conv(padded, kernel), tf.float32)
 
 
-def fast_stylize(model, precision="float32"):
+def fast_stylize(model, precision=defaults.STYLIZE_PRECISION):
     """tf.function (content [1, H, W, 3], bottleneck [1, D]) -> [1, H, W, 3] of a Stylizer.
 
     precision: 'float32' (equals model.stylize to float32 rounding) or 'bfloat16'
