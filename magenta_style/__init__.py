@@ -2,6 +2,8 @@
 
 Images everywhere are float32 NHWC in [0, 1].
 """
+from magenta_style.inference.fast import fast_stylize
+from magenta_style.inference.tiled import stylize_tiled
 from magenta_style.nets.losses import (
     combine_losses,
     content_loss,

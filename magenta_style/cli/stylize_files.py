@@ -15,7 +15,7 @@ from PIL import Image
 
 from magenta_style import defaults, image_io
 from magenta_style.errors import UsageError
-from magenta_style.inference import color
+from magenta_style.inference import color, fast, tiled
 from magenta_style.nets import transfer
 from magenta_style.progress import Progress
 
@@ -110,9 +110,13 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
                    style_square_crop=False, interpolation_weights=defaults.INTERPOLATION_WEIGHTS,
                    style_blend_weights=None, preserve_colors=False,
                    output_format=defaults.STYLIZE_OUTPUT_FORMAT, overwrite=False, grid=False,
+                   tile_size=defaults.STYLIZE_TILE_SIZE, precision=defaults.STYLIZE_PRECISION,
                    stream=None, errors=None):
     """Stylizes every content image with every style (or their blend) and interpolation weight.
 
+    Content images with more than tile_size^2 pixels are stylized in tiles (exact, bounded
+    memory, inference/tiled.py), the others by inference/fast.py's graph; `precision` is that
+    of their convolutions.
     Returns (list of written paths, number of failures). Failures (unreadable
     inputs, existing outputs without `overwrite`) are printed as one line each
     to `errors` (default stderr) and the remaining images are still done;
@@ -135,7 +139,14 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
 
     styles = _styles(style_paths, style_image_size, style_square_crop, style_blend_weights,
                      bottleneck_of, fail)
-    stylize = tf.function(model.stylize, reduce_retracing=True)
+    kernels = fast.InferenceKernels(model, precision)
+    graph = fast.fast_stylize(model, kernels=kernels)
+
+    def stylize(content, bottleneck):
+        if tiled.needs_tiling(content.shape[0], content.shape[1], tile_size):
+            return tiled.stylize_tiled(model, content, bottleneck, tile_size, kernels=kernels,
+                                       stream=stream)
+        return graph(tf.constant(content[None]), bottleneck).numpy()[0]
     ext = "jpg" if output_format == "jpg" else "png"
     written, grid_rows = [], [[None] + [s[2] for s in styles for _ in interpolation_weights]]
     progress = Progress(len(content_paths) * len(styles) * len(interpolation_weights), "images",
@@ -170,7 +181,7 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
                         identity = model.identity_bottleneck(
                             tf.constant(content[None]), style_image_size, style_square_crop)
                     bottleneck = interpolate_bottlenecks(identity, style_bottleneck, [weight])
-                stylized = stylize(tf.constant(content[None]), bottleneck).numpy()[0]
+                stylized = stylize(content, bottleneck)
                 if preserve_colors:
                     stylized = color.preserve_colors(stylized, content)
                 try:

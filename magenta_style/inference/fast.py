@@ -155,13 +155,14 @@ class InferenceKernels:
         return tf.cast(_conv(padded, kernel), tf.float32)
 
 
-def fast_stylize(model, precision=defaults.STYLIZE_PRECISION):
+def fast_stylize(model, precision=defaults.STYLIZE_PRECISION, kernels=None):
     """tf.function (content [1, H, W, 3], bottleneck [1, D]) -> [1, H, W, 3] of a Stylizer.
 
     precision: 'float32' (equals model.stylize to float32 rounding) or 'bfloat16'
-    (convolutions in bfloat16).
+    (convolutions in bfloat16); kernels: InferenceKernels of `model` to reuse (then
+    precision is theirs).
     """
-    kernels = InferenceKernels(model, precision)
+    kernels = kernels or InferenceKernels(model, precision)
     signature = [tf.TensorSpec([1, None, None, 3], tf.float32),
                  tf.TensorSpec([1, model.bottleneck_dim], tf.float32)]
 

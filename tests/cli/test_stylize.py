@@ -179,3 +179,21 @@ def test_too_large_and_too_small_images_are_reported_and_skipped(model, inputs, 
     err = capsys.readouterr().err
     assert "huge.png: image too large to decode (80x80 pixels)" in err
     assert "thin.png: image too small (30x4 pixels)" in err
+
+
+def test_large_images_are_stylized_in_tiles_with_the_same_result(model, inputs, tmp_path):
+    import io
+
+    outputs = {}
+    for tile_size in (0, 16):  # never tile; tile the 40 x 52 image in 16 px tiles
+        stream = io.StringIO()
+        written, failures = stylize_files.stylize_images(
+            model, [str(inputs / "plain.png")], [str(inputs / "style_a.png")],
+            str(tmp_path / f"out{tile_size}"), style_image_size=32, tile_size=tile_size,
+            stream=stream)
+        assert failures == 0
+        assert ("tiled 52x40:" in stream.getvalue()) == bool(tile_size)
+        with Image.open(written[0]) as image:
+            outputs[tile_size] = np.asarray(image, np.float32) / 255.0
+    assert outputs[16].shape == (40, 52, 3)
+    assert np.abs(outputs[16] - outputs[0]).max() <= 1.0 / 255 + 1e-6  # PNG rounding only
