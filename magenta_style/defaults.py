@@ -89,10 +89,10 @@ PRETRAINED_MOBILE = "pretrained:mobile"
 STYLIZE_MODEL = PRETRAINED_MOBILE
 STYLIZE_IMAGE_SIZE = 0  # shorter side of the content; 0 keeps its own size (full resolution)
 STYLIZE_OUTPUT_FORMAT = "png"
-# Content with more than STYLIZE_TILE_SIZE^2 pixels is stylized in tiles of that side (exact:
-# whole-image instance-norm statistics; peak memory ~1 GB + 3 stride-4 activations, 2.3 GB for
-# the full model at 12 MP, inference/tiled.py); 0 never tiles.
-STYLIZE_TILE_SIZE = 1024
+# Content with more than 4 STYLIZE_TILE_SIZE^2 pixels (1 MP) is stylized in tiles of that side
+# (exact: whole-image instance-norm statistics, inference/tiled.py); 0 never tiles. 512 keeps
+# the full model at 12 MP under 3 GB (1024: 3.0 GB, no faster; BENCHMARKS.md).
+STYLIZE_TILE_SIZE = 512
 STYLIZE_PRECISIONS = ("float32", "bfloat16")  # of magenta-stylize's convolutions (inference/fast.py)
 STYLIZE_PRECISION = "float32"  # exact; bfloat16 is faster, ~50 dB PSNR from float32
 INTERPOLATION_WEIGHTS = (1.0,)  # 1.0 = the full style (SPEC 6, identity interpolation)

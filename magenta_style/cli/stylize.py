@@ -43,8 +43,8 @@ flags.DEFINE_enum("output_format", defaults.STYLIZE_OUTPUT_FORMAT, ["png", "jpg"
 flags.DEFINE_boolean("grid", False, "Also write stylized_grid.png, a contact sheet of all outputs.")
 flags.DEFINE_boolean("overwrite", False, "Replace existing output files.")
 flags.DEFINE_integer("tile_size", defaults.STYLIZE_TILE_SIZE,
-                     "Content images with more than tile_size^2 pixels are stylized in tiles of "
-                     "that side, in bounded memory and with the same result (whole-image "
+                     "Content images with more than 4 x tile_size^2 pixels are stylized in tiles "
+                     "of that side, in bounded memory and with the same result (whole-image "
                      "instance-norm statistics); smaller tiles use less memory. 0 never tiles.",
                      lower_bound=0)
 flags.DEFINE_enum("precision", defaults.STYLIZE_PRECISION, list(defaults.STYLIZE_PRECISIONS),

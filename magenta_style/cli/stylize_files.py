@@ -114,7 +114,7 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
                    stream=None, errors=None):
     """Stylizes every content image with every style (or their blend) and interpolation weight.
 
-    Content images with more than tile_size^2 pixels are stylized in tiles (exact, bounded
+    Content images with more than 4 tile_size^2 pixels are stylized in tiles (exact, bounded
     memory, inference/tiled.py), the others by inference/fast.py's graph; `precision` is that
     of their convolutions.
     Returns (list of written paths, number of failures). Failures (unreadable

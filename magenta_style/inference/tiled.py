@@ -32,8 +32,9 @@ from magenta_style.progress import Progress
 
 
 def needs_tiling(height, width, tile_size=defaults.STYLIZE_TILE_SIZE):
-    """Whether an H x W content image is computed in tiles (tile_size 0: never)."""
-    return bool(tile_size) and height * width > tile_size * tile_size
+    """Whether an H x W content image is computed in tiles: more than 4 tiles' worth of pixels
+    (below that, tiling costs more time than its memory saves); tile_size 0: never."""
+    return bool(tile_size) and height * width > 4 * tile_size * tile_size
 
 
 def stride4_bytes(height, width, alpha):

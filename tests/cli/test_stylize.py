@@ -185,7 +185,7 @@ def test_large_images_are_stylized_in_tiles_with_the_same_result(model, inputs, 
     import io
 
     outputs = {}
-    for tile_size in (0, 16):  # never tile; tile the 40 x 52 image in 16 px tiles
+    for tile_size in (0, 16):  # never tile; tile the 40 x 52 image in 16 px tiles (> 4 x 16^2)
         stream = io.StringIO()
         written, failures = stylize_files.stylize_images(
             model, [str(inputs / "plain.png")], [str(inputs / "style_a.png")],

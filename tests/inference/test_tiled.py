@@ -39,7 +39,7 @@ def test_one_image_at_a_time(models):
 
 
 def test_needs_tiling():
-    assert not tiled.needs_tiling(512, 512, tile_size=512)
-    assert tiled.needs_tiling(513, 512, tile_size=512)
+    assert not tiled.needs_tiling(1024, 1024, tile_size=512)
+    assert tiled.needs_tiling(1025, 1024, tile_size=512)
     assert not tiled.needs_tiling(100_000, 100_000, tile_size=0)
     assert tiled.stride4_bytes(4000, 3000, 1.0) == 4 * 128 * 1000 * 750
