@@ -10,9 +10,11 @@ untiled network's to float32 rounding (tests/inference/test_tiled.py).
 Memory: the stride-4 activation of the residual blocks, H4 x W4 x 128 alpha
 float32 with H4 = ceil(H / 4), is kept whole, in three buffers of that size
 (the residual input, and a scratch twice its size that holds a block's two
-convolutions, then expand/conv1's output). Everything at H/2 and H resolution
-exists only one tile (plus halo) at a time: expand/conv2 and conv3 are
-recomputed from the stored expand/conv1 output for their statistics passes.
+convolutions, then expand/conv1's H/2 output, which has the same size).
+Everything at full resolution exists only one tile (plus halo) at a time:
+expand/conv2 and conv3 are recomputed from the stored expand/conv1 output for
+their statistics passes. The convolutions are inference/fast.py's (same
+weights, faster formulation); peak memory is measured in BENCHMARKS.md.
 Reflect padding happens only at the true image borders; inside the image a
 tile reads its neighbours' pixels, so stride-2 convolutions and the x2
 upsamplings see exactly what they see untiled, for any H and W.
