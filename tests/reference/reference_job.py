@@ -1,0 +1,114 @@
+"""Our side of the Magenta reference harness: weights by TF1 name, the job, the subprocess.
+
+The harness (magenta_harness.py) runs in its own virtual environment (`make .venv-magenta`);
+we talk to it only through files: weights as {TF1 variable name: array} .npz files, inputs
+as an .npz of named images, a JSON job, and an .npz of reference arrays back.
+"""
+import json
+import os
+import subprocess
+
+import numpy as np
+
+from magenta_style import vgg
+from magenta_style import weights as weights_lib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "magenta_harness.py")
+PYTHON_ENV = "MAGENTA_REFERENCE_PYTHON"  # the reference venv's python, if not the default
+REQUIRED_ENV = "MAGENTA_REFERENCE_REQUIRED"  # set by `make test`: a missing venv fails
+DEFAULT_PYTHON = os.path.join(ROOT, ".venv-magenta", "bin", "python")
+
+
+def reference_python():
+    """The reference venv's python, or None when there is none."""
+    path = os.environ.get(PYTHON_ENV) or DEFAULT_PYTHON
+    return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
+
+
+def tf1_variables(model, model_type):
+    """[(TF1 variable name, Keras variable)] of a Stylizer, from the weight-import table."""
+    pairs = []
+    for part, layer_name, _, sources in weights_lib.tf1_checkpoint_table(model_type, model.alpha):
+        layer = weights_lib._find_layer(model, part, layer_name)  # pylint: disable=protected-access
+        if len(sources) != len(layer.weights):
+            raise AssertionError(f"{layer_name}: {len(layer.weights)} weights, table {sources}")
+        pairs.extend(zip(sources, layer.weights))
+    return pairs
+
+
+def vgg_variables(loss_network):
+    """[(TF1 variable name, Keras variable)] of our VGG-16 (slim's names)."""
+    pairs = []
+    for scope, keras_name in vgg.conv_layer_names():
+        kernel, bias = loss_network.get_layer(keras_name).weights
+        pairs += [(scope + "/weights", kernel), (scope + "/biases", bias)]
+    return pairs
+
+
+def random_tf1_value(name, shape, rng):
+    """A random value for a TF1 variable that keeps activations of a random network O(1).
+
+    Kernels He-normal; BatchNorm statistics near (0, 1); biases small, plus 1 for the style
+    norm's gamma head (`StyleNorm/Conv_1`) so styles scale rather than erase features.
+    """
+    shape = tuple(shape)
+    if name.endswith("weights"):  # conv / depthwise / 1x1 "Dense" kernels, HWIO or HWC1
+        fan_in = np.prod(shape[:2]) if name.endswith("depthwise_weights") else np.prod(shape[:-1])
+        return rng.normal(0.0, np.sqrt(2.0 / fan_in), shape)
+    if name.endswith("moving_variance"):
+        return rng.uniform(0.5, 1.5, shape)
+    if name.endswith("gamma"):
+        return rng.uniform(0.8, 1.2, shape)
+    value = rng.normal(0.0, 0.1, shape)  # biases, beta, moving_mean
+    if "StyleNorm/Conv_1/" in name:
+        value += 1.0
+    return value
+
+
+def randomize(pairs, seed):
+    """Sets every variable of `pairs` to random_tf1_value; returns {TF1 name: float32 array}
+    in TF1 layout (1x1 "Dense" kernels as [1, 1, I, O])."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for name, variable in pairs:
+        value = random_tf1_value(name, variable.shape, rng).astype(np.float32)
+        variable.assign(value)
+        arrays[name] = value
+    return arrays
+
+
+def run_harness(directory, job, weights, inputs, timeout=900):
+    """Writes the job files into `directory`, runs the harness, returns its arrays.
+
+    weights: {model: {TF1 name: array}}; inputs: {key: array}. Raises RuntimeError with the
+    harness's stderr tail when it fails.
+    """
+    python = reference_python()
+    if python is None:
+        raise RuntimeError("no reference environment: run `make .venv-magenta`")
+    directory = str(directory)
+    job = dict(job, weights={}, inputs="inputs.npz")
+    for model, arrays in weights.items():
+        np.savez(os.path.join(directory, f"weights_{model}.npz"), **arrays)
+        job["weights"][model] = f"weights_{model}.npz"
+    np.savez(os.path.join(directory, "inputs.npz"), **inputs)
+    job_path = os.path.join(directory, "job.json")
+    with open(job_path, "w", encoding="utf-8") as f:
+        json.dump(job, f, indent=1)
+    output = os.path.join(directory, "reference.npz")
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH="",
+                       CUDA_VISIBLE_DEVICES="")
+    result = subprocess.run([python, HARNESS, job_path, output], capture_output=True, text=True,
+                            timeout=timeout, env=environment, cwd=directory, check=False)
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr.strip().splitlines()[-25:])
+        raise RuntimeError(f"Magenta harness failed (exit {result.returncode}):\n{tail}")
+    with np.load(output) as arrays:
+        return {key: arrays[key] for key in arrays.files}
+
+
+def missing_environment_reason():
+    return (f"no Magenta reference environment ({DEFAULT_PYTHON} or ${PYTHON_ENV}); "
+            "`make .venv-magenta` creates it, `make test` does so and runs these tests")
+

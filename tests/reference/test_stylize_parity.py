@@ -1,0 +1,52 @@
+"""Stylized images and bottlenecks equal Magenta's own inference graphs at every size.
+
+Magenta runs its transfer network on the content as it is: for H x W content its output is
+4 * ceil(ceil(H / 2) / 2) high (227 -> 228) and as wide; ours is that output cropped top-left to
+H x W (SPEC 7). Tolerance 1e-4 max abs on images in [0, 1]: float32 differences in the order of
+operations stay near 1e-6; any difference in padding, geometry or weight layout is >= 1e-2.
+"""
+import numpy as np
+import pytest
+
+from tests.reference.conftest import FULL_CONTENT_SIZES, MOBILE_CONTENT_SIZES
+
+IMAGE_TOLERANCE = 1e-4
+
+
+def magenta_size(size):
+    return 4 * -(-(-(-size // 2)) // 2)
+
+
+def _check(reference, model, task, index, content_key, style_key):
+    reference.reset()
+    expected = reference.task(task)
+    content = reference.inputs[content_key][None]
+    style = reference.inputs[style_key][None]
+    height, width = content.shape[1:3]
+    magenta_image = expected[f"stylized/{index}"]
+    assert magenta_image.shape == (magenta_size(height), magenta_size(width), 3)
+    assert magenta_image.std() > 0.02, "random weights gave a flat image: the test would be blind"
+
+    bottleneck = model.style_bottleneck(style).numpy()[0]
+    magenta_bottleneck = expected[f"bottleneck/{index}"]
+    scale = max(1.0, float(np.abs(magenta_bottleneck).max()))
+    np.testing.assert_allclose(bottleneck, magenta_bottleneck, rtol=0, atol=1e-5 * scale)
+
+    stylized = model((content, style)).numpy()[0]
+    assert stylized.shape == (height, width, 3)
+    difference = np.abs(stylized - magenta_image[:height, :width])
+    assert difference.max() <= IMAGE_TOLERANCE, (
+        f"{height}x{width}: max abs {difference.max():.2e} vs Magenta, worst at "
+        f"{np.unravel_index(difference.argmax(), difference.shape)}")
+
+
+@pytest.mark.parametrize("index,size", list(enumerate(FULL_CONTENT_SIZES)), ids=str)
+def test_full_model_equals_magenta_cropped(reference, index, size):
+    _check(reference, reference.full, "stylize_full", index, f"content_{size[0]}x{size[1]}",
+           "style_full")
+
+
+@pytest.mark.parametrize("index,size", list(enumerate(MOBILE_CONTENT_SIZES)), ids=str)
+def test_mobile_model_equals_magenta_cropped(reference, index, size):
+    _check(reference, reference.mobile, "stylize_mobile", index, f"content_{size[0]}x{size[1]}",
+           "style_mobile")
