@@ -38,6 +38,9 @@ flags.DEFINE_integer("image_size", DEFAULTS.image_size, "Content and style crop 
 flags.DEFINE_float("learning_rate", DEFAULTS.learning_rate,
                    "Adam learning rate (the paper's seed document; Magenta's released "
                    f"script used {defaults.MAGENTA_LEARNING_RATE:g}).")
+flags.DEFINE_float("adam_epsilon", DEFAULTS.adam_epsilon,
+                   "Adam epsilon: 1e-8 as TF1's AdamOptimizer, which Magenta trained with; "
+                   f"{defaults.KERAS_ADAM_EPSILON:g} is Keras' default.")
 flags.DEFINE_string("content_weights", json.dumps(DEFAULTS.content_weights),
                     "JSON dict: VGG-16 endpoint -> content loss weight.")
 flags.DEFINE_string("style_weights", json.dumps(DEFAULTS.style_weights),

@@ -35,6 +35,7 @@ class TrainConfig:
     batch_size: int = defaults.BATCH_SIZE  # global batch, split across replicas
     image_size: int = defaults.IMAGE_SIZE
     learning_rate: float = defaults.LEARNING_RATE
+    adam_epsilon: float = defaults.ADAM_EPSILON
     content_weights: dict = dataclasses.field(
         default_factory=lambda: dict(defaults.TRAIN_CONTENT_WEIGHTS))
     style_weights: dict = dataclasses.field(
@@ -105,6 +106,7 @@ def validate(config):
     _require(config.image_size >= 32, f"--image_size must be >= 32 (VGG-16 pools 5 times), "
              f"got {config.image_size}")
     _require(config.learning_rate > 0, f"--learning_rate must be > 0, got {config.learning_rate}")
+    _require(config.adam_epsilon > 0, f"--adam_epsilon must be > 0, got {config.adam_epsilon}")
     _require(config.clip_gradient_norm >= 0,
              f"--clip_gradient_norm must be >= 0 (0 = off), got {config.clip_gradient_norm}")
     _require(config.total_variation_weight >= 0,

@@ -122,7 +122,8 @@ def _train(config, strategy, chief, dataset_fn, print_fn):
         models = build_models(config)
         model = models.model
         check_train_dir(config.train_dir, model)
-        optimizer = make_optimizer(config.learning_rate, config.mixed_precision)
+        optimizer = make_optimizer(config.learning_rate, config.mixed_precision,
+                                   config.adam_epsilon)
         optimizer.build(model.trainable_variables)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
     feed = InputFeed(strategy, dataset_fn, config.batch_size)

@@ -8,10 +8,12 @@ from magenta_style.nets import losses
 MEAN, SUM = tf.distribute.ReduceOp.MEAN, tf.distribute.ReduceOp.SUM
 
 
-def make_optimizer(learning_rate=defaults.LEARNING_RATE, mixed_precision=False):
-    """Adam (beta1 0.9, beta2 0.999); wrapped in a dynamic LossScaleOptimizer for float16."""
+def make_optimizer(learning_rate=defaults.LEARNING_RATE, mixed_precision=False,
+                   epsilon=defaults.ADAM_EPSILON):
+    """Adam (beta1 0.9, beta2 0.999, epsilon 1e-8 as TF1's AdamOptimizer that Magenta trained
+    with); wrapped in a dynamic LossScaleOptimizer for float16."""
     optimizer = keras.optimizers.Adam(learning_rate, beta_1=defaults.ADAM_BETA_1,
-                                      beta_2=defaults.ADAM_BETA_2)
+                                      beta_2=defaults.ADAM_BETA_2, epsilon=epsilon)
     if mixed_precision:
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
