@@ -88,6 +88,12 @@ RELEASED_CONTENT_IMAGE_SIZE = 384
 
 # Stylize command (magenta-stylize).
 PRETRAINED_MOBILE = "pretrained:mobile"
+# Magenta's released full (Inception-v3) model, linked from its README; downloaded on first use.
+PRETRAINED_FULL = "pretrained:full"
+FULL_MODEL_URL = ("https://storage.googleapis.com/download.magenta.tensorflow.org/models/"
+                  "arbitrary_style_transfer.tar.gz")
+FULL_MODEL_ARCHIVE = "arbitrary_style_transfer.tar.gz"
+DOWNLOAD_TIMEOUT_S = 60.0  # per network read, not the whole download
 STYLIZE_MODEL = PRETRAINED_MOBILE
 STYLIZE_IMAGE_SIZE = 0  # shorter side of the content; 0 keeps its own size (full resolution)
 STYLIZE_OUTPUT_FORMAT = "png"

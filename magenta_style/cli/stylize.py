@@ -24,8 +24,10 @@ flags.DEFINE_string("content_images_paths", None,
 flags.DEFINE_string("style_images_paths", None, "Style images: paths or globs, comma-separated.")
 flags.DEFINE_string("output_dir", None, "Where stylized images are written.")
 flags.DEFINE_string("model", defaults.STYLIZE_MODEL,
-                    "pretrained:mobile, a .keras file, a train_dir, a Magenta TF1 checkpoint, "
-                    "or a released ONNX/TFLite pair ('predict.onnx,transfer.onnx' or their folder).")
+                    "pretrained:mobile, pretrained:full (Magenta's full model, downloaded once; "
+                    "best quality), a .keras file, a train_dir, a Magenta TF1 checkpoint or its "
+                    "arbitrary_style_transfer.tar.gz, or a released ONNX/TFLite pair "
+                    "('predict.onnx,transfer.onnx' or their folder).")
 flags.DEFINE_integer("image_size", defaults.STYLIZE_IMAGE_SIZE,
                      "Shorter side of content images in pixels; 0 keeps each image's own size.")
 flags.DEFINE_integer("style_image_size", defaults.STYLE_IMAGE_SIZE,

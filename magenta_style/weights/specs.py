@@ -2,6 +2,8 @@
 
 Specs:
   - `pretrained:mobile`: Magenta's released mobile model (see `pretrained`).
+  - `pretrained:full`: Magenta's released full model, downloaded on first use (see `pretrained`).
+  - a tar archive of a TF1 checkpoint, e.g. Magenta's `arbitrary_style_transfer.tar.gz`.
   - `*.keras`: a saved Stylizer.
   - a train_dir of `train.py` (see `run_dir`).
   - a Magenta TF1 checkpoint: a `model.ckpt` prefix, or a directory holding one.
@@ -16,7 +18,13 @@ import re
 import tensorflow as tf
 
 from magenta_style.errors import ModelSpecError
-from magenta_style.weights.pretrained import PRETRAINED_MOBILE, load_pretrained_mobile
+from magenta_style.defaults import PRETRAINED_FULL
+from magenta_style.weights.pretrained import (
+    PRETRAINED_MOBILE,
+    load_full_archive,
+    load_pretrained_full,
+    load_pretrained_mobile,
+)
 from magenta_style.weights.released import load_released_pair
 from magenta_style.weights.run_dir import (
     checkpoint_prefix,
@@ -56,7 +64,8 @@ def _split_pair(spec):
     return predict[0], next(p for p in paths if p != predict[0])
 
 
-PRETRAINED_MODELS = {PRETRAINED_MOBILE: load_pretrained_mobile}
+PRETRAINED_MODELS = {PRETRAINED_MOBILE: load_pretrained_mobile, PRETRAINED_FULL: load_pretrained_full}
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
 
 def check_model_spec(spec):
@@ -81,6 +90,8 @@ def load_model(spec):
         return PRETRAINED_MODELS[spec]()
     if spec.endswith(".keras"):
         return load_keras_file(spec)
+    if spec.endswith(ARCHIVE_SUFFIXES):  # e.g. Magenta's arbitrary_style_transfer.tar.gz
+        return load_full_archive(spec)
     if is_train_dir(spec):
         return load_train_dir(spec)
     pair = _split_pair(spec)

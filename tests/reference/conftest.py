@@ -11,16 +11,21 @@ import os
 import numpy as np
 import pytest
 
-from magenta_style import defaults, stylizer, vgg
+from magenta_style import defaults
+from magenta_style.nets import stylizer, vgg
 from tests.fake_data import random_image
 from tests.reference import reference_job
 
-# Content sizes: square, odd, even but not a multiple of 4, near the minimum (5), and the
-# 227 x 301 photo of issue #11 (full model only: the mobile one is the same network).
-FULL_CONTENT_SIZES = ((64, 64), (37, 53), (30, 46), (5, 6), (227, 301))
+# Content sizes: square, odd, even but not a multiple of 4, near the minimum (5: contract/conv3
+# then holds 2 x 2 values), and the 227 x 301 photo of issue #11 (full model only: the mobile
+# transfer network is the same one at alpha 0.25).
+FULL_CONTENT_SIZES = ((64, 64), (37, 53), (30, 46), (9, 11), (5, 6), (227, 301))
 MOBILE_CONTENT_SIZES = ((64, 64), (37, 53), (30, 46), (5, 6))
 FULL_STYLE_SIZE = (97, 83)  # odd: Inception-v3 to Mixed_6e needs >= 75 px
-MOBILE_STYLE_SIZE = (96, 80)
+# MobileNetV2 matches Magenta's only when H and W are multiples of 32 (see
+# test_mobile_predictor_odd_style_sizes); Magenta's own style size is 256.
+MOBILE_STYLE_SIZE = (96, 64)
+MOBILE_ODD_STYLE_SIZES = ((96, 80), (97, 83))
 # Magenta's loss graph builds VGG-16 to fc8 (a 7x7 VALID conv on pool5): >= 224 px.
 TRAIN_CONTENT_SHAPE = (2, 224, 224, 3)
 TRAIN_STYLE_SHAPE = (2, 232, 224, 3)
@@ -45,6 +50,8 @@ def make_inputs():
         inputs[f"content_{h}x{w}"] = _as_float(random_image(h, w, seed=10 + i))
     inputs["style_full"] = _as_float(random_image(*FULL_STYLE_SIZE, seed=1))
     inputs["style_mobile"] = _as_float(random_image(*MOBILE_STYLE_SIZE, seed=2))
+    for i, (h, w) in enumerate(MOBILE_ODD_STYLE_SIZES):
+        inputs[f"style_mobile_{h}x{w}"] = _as_float(random_image(h, w, seed=3 + i))
     inputs["train_content"] = _as_float(_image_batch(TRAIN_CONTENT_SHAPE, 20))
     inputs["train_style"] = _as_float(_image_batch(TRAIN_STYLE_SHAPE, 30))
     inputs["eval_content"] = _as_float(_image_batch(EVAL_SHAPE, 40))
@@ -70,6 +77,8 @@ def make_job():
          "pairs": [[f"content_{h}x{w}", "style_full"] for h, w in FULL_CONTENT_SIZES]},
         {"name": "stylize_mobile", "kind": "stylize", "model": "mobile",
          "pairs": [[f"content_{h}x{w}", "style_mobile"] for h, w in MOBILE_CONTENT_SIZES]},
+        {"name": "stylize_mobile_odd_style", "kind": "stylize", "model": "mobile",
+         "pairs": [["content_64x64", f"style_mobile_{h}x{w}"] for h, w in MOBILE_ODD_STYLE_SIZES]},
         {"name": "train_full", "kind": "train", "model": "full", "content": "train_content",
          "style": "train_style", **train},
         {"name": "evaluate", "kind": "evaluate", "content": "eval_content", "style": "eval_style",

@@ -17,11 +17,9 @@ Tasks (keys of OUTPUT.npz are "<task name>/..."):
            placeholders -> "stylized/<i>" (Magenta's own output size) and "bottleneck/<i>".
   train    {model, content, style, content_weights, style_weights, total_variation_weight}:
            the graph of arbitrary_image_stylization_train.py (trainable, is_training) ->
-           "loss/<key>" (its loss dict), "grad/<variable>" for every variable its train op
+           "stylized", "loss/<key>" (its loss dict), "grad/<variable>" for every variable its train op
            optimizes (tf.trainable_variables(), as slim.learning.create_train_op), and
            "moving/<variable>": the BatchNorm moving statistics after one run of its update ops.
-  predictor_gradient {model, content, style, cotangent}: the training graph's style predictor
-           alone -> "bottleneck" and "grad/<variable>" of sum(bottleneck * cotangent [B, 100]).
   evaluate {content, style, batch_size, content_weights, style_weights, total_variation_weight}:
            the loss graph of arbitrary_image_stylization_evaluate.py (full model, not
            trainable, not training) over the batches in order -> "batch<k>/loss/<key>" and
@@ -154,41 +152,22 @@ def run_train(task, weights, inputs):
     with tf.Graph().as_default():
         content = tf.constant(inputs[task["content"]])
         style = tf.constant(inputs[task["style"]])
-        _, total_loss, loss_dict, _ = _build(task["model"], content, style, True, True,
-                                             _loss_weights(task))
+        stylized, total_loss, loss_dict, _ = _build(task["model"], content, style, True, True,
+                                                    _loss_weights(task))
         variables = tf.trainable_variables()  # what create_train_op optimizes by default
         gradients = tf.gradients(total_loss, variables)
         update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
         moving = [v for v in tf.global_variables() if "moving_" in v.op.name]
         with _session_with_weights(weights[task["model"]]) as session:
-            losses, grads = session.run([loss_dict, gradients])
+            losses, grads, images = session.run([loss_dict, gradients, stylized])
             session.run(update_ops)
             moved = session.run(moving)
+        out["stylized"] = images
         out.update({f"loss/{key}": np.float64(value) for key, value in losses.items()})
         for variable, gradient in zip(variables, grads):
             out[f"grad/{variable.op.name}"] = gradient
         for variable, value in zip(moving, moved):
             out[f"moving/{variable.op.name}"] = value
-    return out
-
-
-def run_predictor_gradient(task, weights, inputs):
-    """Training-mode style predictor alone: gradients of sum(bottleneck * cotangent)."""
-    out = {}
-    with tf.Graph().as_default():
-        content = tf.constant(inputs[task["content"]])
-        style = tf.constant(inputs[task["style"]])
-        _, _, _, bottleneck = _build(task["model"], content, style, True, False)
-        objective = tf.reduce_sum(tf.reshape(bottleneck, [tf.shape(bottleneck)[0], -1])
-                                  * inputs[task["cotangent"]])
-        pairs = [(v, g) for v, g in zip(tf.trainable_variables(),
-                                       tf.gradients(objective, tf.trainable_variables()))
-                 if g is not None]
-        with _session_with_weights(weights[task["model"]]) as session:
-            value, grads = session.run([bottleneck, [g for _, g in pairs]])
-        out["bottleneck"] = value.reshape(value.shape[0], -1)
-        for (variable, _), gradient in zip(pairs, grads):
-            out[f"grad/{variable.op.name}"] = gradient
     return out
 
 
@@ -268,8 +247,7 @@ def run_defaults(task, weights, inputs):
     return {"json": np.array(json.dumps(result))}
 
 
-TASKS = {"stylize": run_stylize, "train": run_train, "predictor_gradient": run_predictor_gradient,
-         "evaluate": run_evaluate,
+TASKS = {"stylize": run_stylize, "train": run_train, "evaluate": run_evaluate,
          "adam": run_adam, "defaults": run_defaults}
 
 

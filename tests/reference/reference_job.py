@@ -10,8 +10,8 @@ import subprocess
 
 import numpy as np
 
-from magenta_style import vgg
-from magenta_style import weights as weights_lib
+from magenta_style.nets import vgg
+from tests.tf1_checkpoint import tf1_variables
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "magenta_harness.py")
@@ -26,17 +26,6 @@ def reference_python():
     return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
 
 
-def tf1_variables(model, model_type):
-    """[(TF1 variable name, Keras variable)] of a Stylizer, from the weight-import table."""
-    pairs = []
-    for part, layer_name, _, sources in weights_lib.tf1_checkpoint_table(model_type, model.alpha):
-        layer = weights_lib._find_layer(model, part, layer_name)  # pylint: disable=protected-access
-        if len(sources) != len(layer.weights):
-            raise AssertionError(f"{layer_name}: {len(layer.weights)} weights, table {sources}")
-        pairs.extend(zip(sources, layer.weights))
-    return pairs
-
-
 def vgg_variables(loss_network):
     """[(TF1 variable name, Keras variable)] of our VGG-16 (slim's names)."""
     pairs = []
@@ -49,13 +38,16 @@ def vgg_variables(loss_network):
 def random_tf1_value(name, shape, rng):
     """A random value for a TF1 variable that keeps activations of a random network O(1).
 
-    Kernels He-normal; BatchNorm statistics near (0, 1); biases small, plus 1 for the style
-    norm's gamma head (`StyleNorm/Conv_1`) so styles scale rather than erase features.
+    Kernels He-normal (the style-parameter head's at a quarter of that: at full He scale the
+    style norms saturate the sigmoid output into a near-binary image, which hides differences
+    and amplifies float noise 5x); BatchNorm statistics near (0, 1); biases small, plus 1 for
+    the style norm's gamma head (`StyleNorm/Conv_1`) so styles scale rather than erase features.
     """
     shape = tuple(shape)
     if name.endswith("weights"):  # conv / depthwise / 1x1 "Dense" kernels, HWIO or HWC1
         fan_in = np.prod(shape[:2]) if name.endswith("depthwise_weights") else np.prod(shape[:-1])
-        return rng.normal(0.0, np.sqrt(2.0 / fan_in), shape)
+        scale = 0.25 if name.startswith("style_params/") else 1.0
+        return rng.normal(0.0, scale * np.sqrt(2.0 / fan_in), shape)
     if name.endswith("moving_variance"):
         return rng.uniform(0.5, 1.5, shape)
     if name.endswith("gamma"):
