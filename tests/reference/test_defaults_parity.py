@@ -11,19 +11,22 @@ from tests.reference.conftest import ADAM_LEARNING_RATE, ADAM_STEPS
 
 def test_loss_weights_and_training_defaults_are_magentas(reference):
     magenta = json.loads(str(reference.task("defaults")["json"]))
-    train, evaluate = magenta["train"], magenta["evaluate"]
-    assert train["content_weights"] == defaults.TRAIN_CONTENT_WEIGHTS
-    assert train["style_weights"] == defaults.TRAIN_STYLE_WEIGHTS
-    assert train["total_variation_weight"] == defaults.TRAIN_TOTAL_VARIATION_WEIGHT
-    assert train["learning_rate"] == defaults.MAGENTA_LEARNING_RATE
-    assert train["clip_gradient_norm"] == defaults.CLIP_GRADIENT_NORM
-    assert train["batch_size"] == defaults.BATCH_SIZE
-    assert train["image_size"] == defaults.IMAGE_SIZE
-    assert evaluate["content_weights"] == defaults.EVAL_CONTENT_WEIGHTS
-    assert evaluate["style_weights"] == defaults.EVAL_STYLE_WEIGHTS
-    assert evaluate["total_variation_weight"] == defaults.EVAL_TOTAL_VARIATION_WEIGHT
-    assert evaluate["batch_size"] == defaults.EVAL_BATCH_SIZE
-    assert evaluate["num_evaluation_styles"] == defaults.NUM_EVALUATION_STYLES
+    ours = {
+        "train": {"content_weights": defaults.TRAIN_CONTENT_WEIGHTS,
+                  "style_weights": defaults.TRAIN_STYLE_WEIGHTS,
+                  "total_variation_weight": defaults.TRAIN_TOTAL_VARIATION_WEIGHT,
+                  "learning_rate": defaults.MAGENTA_LEARNING_RATE,
+                  "clip_gradient_norm": defaults.CLIP_GRADIENT_NORM,
+                  "batch_size": defaults.BATCH_SIZE, "image_size": defaults.IMAGE_SIZE},
+        "evaluate": {"content_weights": defaults.EVAL_CONTENT_WEIGHTS,
+                     "style_weights": defaults.EVAL_STYLE_WEIGHTS,
+                     "total_variation_weight": defaults.EVAL_TOTAL_VARIATION_WEIGHT,
+                     "batch_size": defaults.EVAL_BATCH_SIZE,
+                     "num_evaluation_styles": defaults.NUM_EVALUATION_STYLES},
+    }
+    for script, values in ours.items():
+        for key, value in values.items():
+            assert magenta[script][key] == value, f"{script} --{key}: Magenta {magenta[script][key]}"
     assert (magenta["adam_beta1"], magenta["adam_beta2"]) == (defaults.ADAM_BETA_1,
                                                               defaults.ADAM_BETA_2)
     assert magenta["adam_epsilon"] == defaults.ADAM_EPSILON
