@@ -43,6 +43,7 @@ def photo(reference):
     return content, reference.inputs["style_full"][None], magenta[:SIZE[0], :SIZE[1]]
 
 
+@pytest.mark.slow
 def test_cli_from_a_magenta_checkpoint(reference, photo, tmp_path):
     content, style, magenta = photo
     checkpoint = write_model_checkpoint(tmp_path / "ckpt" / "model.ckpt", reference.full, "full")
@@ -60,6 +61,7 @@ def test_cli_from_a_magenta_checkpoint(reference, photo, tmp_path):
     assert np.abs(written / 255.0 - magenta).max() <= 0.5 / 255 + TOLERANCE
 
 
+@pytest.mark.slow
 def test_saved_model(reference, photo, tmp_path):
     content, style, magenta = photo
     loaded = tf.saved_model.load(save_saved_model(reference.full, str(tmp_path / "saved_model")))
@@ -69,6 +71,7 @@ def test_saved_model(reference, photo, tmp_path):
     assert np.abs(stylized.numpy()[0] - magenta).max() <= TOLERANCE
 
 
+@pytest.mark.slow
 def test_resizable_tflite_transfer_model(reference, photo, tmp_path):
     content, style, magenta = photo
     source = write_tflite_source(reference.full, str(tmp_path / "source"), min(FULL_STYLE_SIZE), 0)

@@ -71,6 +71,7 @@ def checkpoint_step(train_dir):
      "train.py: error: --distill_from trains a MobileNetV2 student: use --model_type=mobile"),
     (dict(style_weights='{"vgg_16/conv1": 1, "conv9": 2}'),
      "train.py: error: --style_weights: unknown style layer(s) conv9"),
+    (dict(adam_epsilon="0"), "train.py: error: --adam_epsilon must be > 0, got 0.0"),
 ])
 def test_invalid_flags_print_one_line_and_exit_1(records, tmp_path, overrides, message):
     result = run_train(tiny_flags(records, str(tmp_path / "run"), **overrides), timeout=120)
