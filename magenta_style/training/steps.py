@@ -9,7 +9,10 @@ MEAN, SUM = tf.distribute.ReduceOp.MEAN, tf.distribute.ReduceOp.SUM
 
 
 def make_optimizer(learning_rate=defaults.LEARNING_RATE, mixed_precision=False):
-    """Adam (beta1 0.9, beta2 0.999); wrapped in a dynamic LossScaleOptimizer for float16."""
+    """Adam (beta1 0.9, beta2 0.999); in a dynamic LossScaleOptimizer if mixed_precision.
+
+    mixed_precision: loss scaling, wanted for float16 only (TrainConfig.loss_scaling).
+    """
     optimizer = keras.optimizers.Adam(learning_rate, beta_1=defaults.ADAM_BETA_1,
                                       beta_2=defaults.ADAM_BETA_2)
     if mixed_precision:
@@ -78,6 +81,8 @@ def make_train_step(strategy, models, optimizer, step, content_weights, style_we
     teacher frozen; BatchNorm in training mode), optional global-norm clipping
     over the all-reduced gradient, Adam update, step += 1.
     `batch` is a (distributed) dict with `content` and `style`.
+    jit_compile: on one device the whole call is one XLA program, traced once
+    per input shape (`train_step.experimental_get_tracing_count()` counts them).
     """
     model = models.model
     trainable = model.trainable_variables
@@ -103,7 +108,14 @@ def make_train_step(strategy, models, optimizer, step, content_weights, style_we
                 scaled = optimizer.scale_loss(scaled)
         return tape.gradient(scaled, trainable), terms, stylized
 
-    if jit_compile:
+    tpu = isinstance(strategy, tf.distribute.TPUStrategy)
+    # XLA. One device: the whole step (forward, VGG losses, gradients, Adam, BatchNorm
+    # statistics, step counter) is one program with no host round trip, traced and
+    # compiled once per input shape (style size buckets keep those few). TPUStrategy
+    # XLA-compiles the replica step itself. Several GPU / CPU replicas: forward and
+    # backward only; the all-reduce and Adam run outside XLA.
+    whole_step = jit_compile and _single_device(strategy)
+    if jit_compile and not (whole_step or tpu):
         forward_backward = tf.function(forward_backward, jit_compile=True)
 
     def replica_step(batch):
@@ -118,11 +130,19 @@ def make_train_step(strategy, models, optimizer, step, content_weights, style_we
         optimizer.apply_gradients(zip(grads, trainable))
         return terms, stylized
 
-    @tf.function(reduce_retracing=True)
     def train_step(batch):
         terms, stylized = strategy.run(replica_step, args=(batch,))
         terms = {key: strategy.reduce(MEAN, value, axis=None) for key, value in terms.items()}
         step.assign_add(1)
         return terms, stylized
 
-    return train_step
+    if whole_step:
+        return tf.function(train_step, jit_compile=True)
+    # Compiled programs need static shapes: one trace per shape (TPU); else one for all.
+    return tf.function(train_step, reduce_retracing=not tpu)
+
+
+def _single_device(strategy):
+    """The default strategy or OneDeviceStrategy: nothing cross-replica to keep out of XLA."""
+    return isinstance(strategy, tf.distribute.OneDeviceStrategy) or (
+        not tf.distribute.has_strategy() and strategy is tf.distribute.get_strategy())
