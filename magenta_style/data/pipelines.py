@@ -11,8 +11,9 @@ from magenta_style.data.image_ops import (
     decode_image,
     jitter_style_images,
     preprocess_style_image,
-    random_batch_size_resize, style_size_buckets,
+    random_batch_size_resize,
     random_style_window,
+    style_size_buckets,
 )
 from magenta_style.errors import UsageError
 
