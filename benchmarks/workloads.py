@@ -6,13 +6,11 @@ Weights are random: speed does not depend on them.
 """
 import time
 
-import keras
 import tensorflow as tf
 
 from benchmarks.timing import interleaved_times
 from magenta_style.training import config as train_config
-from magenta_style.training import models as training_models
-from magenta_style.training import steps, strategies
+from magenta_style.training import steps
 
 # Step configurations: name -> (--mixed_precision, --jit_compile).
 STEP_MODES = {
@@ -34,20 +32,7 @@ def train_step_call(model_type, mode, batch_size, image_size, seed=0):
     config = train_config.TrainConfig(model_type=model_type, vgg_weights="random",
                                       predictor_weights="random", jit_compile=jit_compile,
                                       mixed_precision=mixed_precision)
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(config.dtype_policy)
-    try:
-        keras.utils.set_random_seed(seed)
-        strategy = strategies.make_strategy("default")
-        models = training_models.build_models(config)
-        optimizer = steps.make_optimizer(config.learning_rate, config.loss_scaling)
-        optimizer.build(models.model.trainable_variables)
-        step = tf.Variable(0, dtype=tf.int64)
-        train_step = steps.make_train_step(
-            strategy, models, optimizer, step, config.content_weights, config.style_weights,
-            config.total_variation_weight, jit_compile=jit_compile)
-    finally:
-        keras.config.set_dtype_policy(previous)
+    _, _, _, train_step = steps.one_device_step(config, seed)
     batch = {"content": tf.random.uniform([batch_size, image_size, image_size, 3], seed=1),
              "style": tf.random.uniform([batch_size, image_size, image_size, 3], seed=2)}
     return (lambda: float(train_step(batch)[0]["total_loss"])), train_step

@@ -146,3 +146,28 @@ def _single_device(strategy):
     """The default strategy or OneDeviceStrategy: nothing cross-replica to keep out of XLA."""
     return isinstance(strategy, tf.distribute.OneDeviceStrategy) or (
         not tf.distribute.has_strategy() and strategy is tf.distribute.get_strategy())
+
+
+def one_device_step(config, seed=0):
+    """`config`'s models, optimizer, step counter and train step on one device, outside train().
+
+    For tools and tests that drive the step themselves (benchmarks, XLA checks).
+    Built under config.dtype_policy (restored afterwards), random init from `seed`.
+    Returns (models, optimizer, step variable, train_step).
+    """
+    from magenta_style.training.models import build_models  # pylint: disable=import-outside-toplevel
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config.dtype_policy)
+    try:
+        keras.utils.set_random_seed(seed)
+        models = build_models(config)
+        optimizer = make_optimizer(config.learning_rate, config.loss_scaling)
+        optimizer.build(models.model.trainable_variables)
+        step = tf.Variable(0, dtype=tf.int64)
+        train_step = make_train_step(
+            tf.distribute.get_strategy(), models, optimizer, step, config.content_weights,
+            config.style_weights, config.total_variation_weight, config.clip_gradient_norm,
+            config.distill_bottleneck_weight, config.jit_compile)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    return models, optimizer, step, train_step

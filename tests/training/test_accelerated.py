@@ -17,8 +17,7 @@ import tensorflow as tf
 from magenta_style import defaults
 from magenta_style.data import image_ops, pipelines
 from magenta_style.training import config as train_config
-from magenta_style.training import loop, steps, strategies
-from magenta_style.training import models as training_models
+from magenta_style.training import loop, steps
 from magenta_style.training.config import TrainConfig, TrainConfigError, validate
 from tests import fake_data
 from tests.training.test_training import SIZE, tiny_config
@@ -124,21 +123,9 @@ def test_sharded_training_input_has_static_per_replica_shapes(tmp_path):
 # ----------------------------------------------------------------------------
 # bfloat16 training.
 
-def _one_device_step(config, jit_compile, seed=0):
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(config.dtype_policy)
-    try:
-        keras.utils.set_random_seed(seed)
-        strategy = strategies.make_strategy("default")
-        models = training_models.build_models(config)
-        optimizer = steps.make_optimizer(config.learning_rate, config.loss_scaling)
-        optimizer.build(models.model.trainable_variables)
-        step = tf.Variable(0, dtype=tf.int64)
-        train_step = steps.make_train_step(
-            strategy, models, optimizer, step, config.content_weights, config.style_weights,
-            config.total_variation_weight, jit_compile=jit_compile)
-    finally:
-        keras.config.set_dtype_policy(previous)
+def _one_device_step(config, jit_compile):
+    models, optimizer, step, train_step = steps.one_device_step(
+        dataclasses.replace(config, jit_compile=jit_compile))
     return models.model, optimizer, step, train_step
 
 
