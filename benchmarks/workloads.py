@@ -22,28 +22,29 @@ STEP_MODES = {
 }
 
 
-def train_step_call(model_type, mode, batch_size, image_size, seed=0):
+def train_step_call(model_type, mode, batch_size, image_size, seed=0, **config_values):
     """One compiled train step (train.py's, one device) on a fixed in-memory batch.
 
-    mode: a STEP_MODES key. Returns (call, train_step): call() runs one step and
-    returns its total loss as a float.
+    mode: a STEP_MODES key; config_values: other TrainConfig fields (e.g. loss
+    weights). Returns (call, train_step): call() runs one step and returns its
+    total loss as a float.
     """
     mixed_precision, jit_compile = STEP_MODES[mode]
     config = train_config.TrainConfig(model_type=model_type, vgg_weights="random",
                                       predictor_weights="random", jit_compile=jit_compile,
-                                      mixed_precision=mixed_precision)
+                                      mixed_precision=mixed_precision, **config_values)
     _, _, _, train_step = steps.one_device_step(config, seed)
     batch = {"content": tf.random.uniform([batch_size, image_size, image_size, 3], seed=1),
              "style": tf.random.uniform([batch_size, image_size, image_size, 3], seed=2)}
     return (lambda: float(train_step(batch)[0]["total_loss"])), train_step
 
 
-def measure_steps(model_type, modes, batch_size, image_size, rounds):
+def measure_steps(model_type, modes, batch_size, image_size, rounds, **config_values):
     """{mode: (step seconds per round, build + trace + compile seconds)}, modes interleaved."""
     calls, warm_up = [], []
     for mode in modes:
         start = time.perf_counter()
-        call, _ = train_step_call(model_type, mode, batch_size, image_size)
+        call, _ = train_step_call(model_type, mode, batch_size, image_size, **config_values)
         call()  # trace + compile
         warm_up.append(time.perf_counter() - start)
         calls.append(call)

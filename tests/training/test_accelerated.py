@@ -151,9 +151,14 @@ def test_bfloat16_step_keeps_float32_variables_and_losses(tmp_path):
 # ----------------------------------------------------------------------------
 # XLA: the whole step as one program, at most one per style-size bucket.
 
+# Losses on VGG conv1 only: XLA then prunes blocks 2-5 and compiles in a fraction of the time;
+# the step's machinery (forward, losses, gradients, Adam, BatchNorm updates) is all there.
+LIGHT_LOSSES = dict(content_weights={"vgg_16/conv1": 1.0}, style_weights={"vgg_16/conv1": 1e-3})
+
+
 @pytest.mark.slow
 def test_xla_whole_step_equals_plain_step_and_compiles_once_per_bucket(tmp_path):
-    config = tiny_config(tmp_path, learning_rate=1e-4)
+    config = tiny_config(tmp_path, learning_rate=1e-4, **LIGHT_LOSSES)
     plain_model, _, plain_step_counter, plain_step = _one_device_step(config, jit_compile=False)
     xla_model, _, xla_step_counter, xla_step = _one_device_step(config, jit_compile=True)
     assert xla_step.experimental_get_tracing_count() == 0
@@ -164,20 +169,23 @@ def test_xla_whole_step_equals_plain_step_and_compiles_once_per_bucket(tmp_path)
     bn = [v for v in xla_model.style_predictor.non_trainable_variables if "moving_mean" in v.path]
     bn_before = bn[0].numpy()
     sizes = []
-    for seed in range(6):  # random sizes, as the style pipeline draws them
+    for seed in range(5):  # random sizes, as the style pipeline draws them
         styled = image_ops.random_batch_size_resize(style, tf.constant([seed, 3]), buckets=buckets)
         sizes.append(styled.shape[1])
         batch = {"content": content, "style": styled}
         plain_terms, _ = plain_step(batch)
         xla_terms, _ = xla_step(batch)
+        # Step 1: same weights, only the arithmetic differs; later steps also carry
+        # Adam's amplification of those differences (about lr * sign(g) per weight).
         for key in ("total_loss", "total_content_loss", "total_style_loss"):
-            np.testing.assert_allclose(xla_terms[key], plain_terms[key], rtol=2e-3, err_msg=key)
+            np.testing.assert_allclose(xla_terms[key], plain_terms[key],
+                                       rtol=1e-3 if seed == 0 else 1e-2, err_msg=key)
     assert len(set(sizes)) == 2
     # One traced (and so one compiled) program per bucket, however many steps ran.
     assert xla_step.experimental_get_tracing_count() == len(set(sizes))
-    assert int(xla_step_counter.numpy()) == int(plain_step_counter.numpy()) == 6
+    assert int(xla_step_counter.numpy()) == int(plain_step_counter.numpy()) == 5
     # Adam and the BatchNorm statistics were updated inside the compiled step, as outside it.
     assert not np.allclose(bn[0].numpy(), bn_before)
     for xla_var, plain_var in zip(xla_model.variables, plain_model.variables):
-        np.testing.assert_allclose(xla_var.numpy(), plain_var.numpy(), atol=1e-3, rtol=1e-3,
+        np.testing.assert_allclose(xla_var.numpy(), plain_var.numpy(), atol=2e-3, rtol=1e-2,
                                    err_msg=xla_var.path)
