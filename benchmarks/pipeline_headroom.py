@@ -99,8 +99,8 @@ def main(argv):
             content, style = content or generated[0], style or generated[1]
         rates = measure(content, style, parallel, FLAGS.batch_size, FLAGS.image_size,
                         FLAGS.num_images, FLAGS.rounds)
-    print(f"{os.cpu_count()} host cores, load average {os.getloadavg()[0]:.1f}; S={FLAGS.image_size}, "
-          f"batch {FLAGS.batch_size}, best of {FLAGS.rounds} rounds of {FLAGS.num_images} images; "
+    print(f"{os.cpu_count()} host cores, load average {os.getloadavg()[0]:.1f}; "
+          f"S={FLAGS.image_size}, batch {FLAGS.batch_size}, best of {FLAGS.rounds} rounds of {FLAGS.num_images} images; "
           "images/s")
     for line in table(rates, parallel, FLAGS.step_images_per_second):
         print(line)

@@ -7,8 +7,8 @@ bfloat16, XLA): the compiled train step of magenta_style.training on one
 in-memory batch (style images at --image_size; trace / compile excluded), the
 modes of one model timed round-robin so they share the machine's load. Then
 train.py's tf.data pipeline (data.py content + augmented style, random style
-size) on generated JPEG TFRecords of realistic size. Goal: pipeline >= 3x what the fastest step consumes. Weights are
-random: speed does not depend on them.
+size) on generated JPEG TFRecords of realistic size. Goal: pipeline >= 3x what
+the fastest step consumes. Weights are random: speed does not depend on them.
 """
 import os
 import statistics
@@ -70,8 +70,9 @@ def main(argv):
           f"load average {os.getloadavg()[0]:.1f} before")
     rows = []
     for model_type in FLAGS.models:
-        for mode, (spent, warm_up) in workloads.measure_steps(model_type, FLAGS.modes, FLAGS.batch_size,
-                                                     FLAGS.image_size, FLAGS.steps).items():
+        measured = workloads.measure_steps(model_type, FLAGS.modes, FLAGS.batch_size,
+                                           FLAGS.image_size, FLAGS.steps)
+        for mode, (spent, warm_up) in measured.items():
             rate = FLAGS.batch_size / statistics.median(spent)
             rows.append((model_type, mode, rate))
             print(f"  step {model_type:6s} {mode:12s}: {rate:8.3f} images/s median, "

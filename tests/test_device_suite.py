@@ -1,4 +1,4 @@
-"""benchmarks/device_suite.sh --dry: every section of the device benchmark runs and lands in one table."""
+"""benchmarks/device_suite.sh --dry: every section of the device benchmark runs, one table."""
 import os
 import subprocess
 import sys
