@@ -31,6 +31,8 @@ from magenta_style.cli import runner  # noqa: E402  pylint: disable=wrong-import
 
 flags.DEFINE_boolean("dry", False, "Tiny sizes and one model, for CPUs and CI: checks that "
                      "every section runs, measures nothing meaningful.")
+flags.DEFINE_list("sections", ["step", "pipeline", "stylize", "evaluation"],
+                  "Sections to run, in this order.")
 flags.DEFINE_float("budget_s", 450.0, "Stop starting new measurements after this many seconds.",
                    lower_bound=0.0)
 FLAGS = flags.FLAGS
@@ -169,10 +171,13 @@ def main(argv):
           f"budget {FLAGS.budget_s:.0f} s", flush=True)
     suite = Suite(FLAGS.budget_s)
     with tempfile.TemporaryDirectory(prefix="device_suite_") as directory:
-        step_rate = step_rows(suite, preset)
-        pipeline_rows(suite, preset, step_rate, directory)
-        stylize_rows(suite, preset)
-        evaluation_rows(suite, preset, directory)
+        step_rate = step_rows(suite, preset) if "step" in FLAGS.sections else 0.0
+        if "pipeline" in FLAGS.sections:
+            pipeline_rows(suite, preset, step_rate, directory)
+        if "stylize" in FLAGS.sections:
+            stylize_rows(suite, preset)
+        if "evaluation" in FLAGS.sections:
+            evaluation_rows(suite, preset, directory)
     print(f"\n{suite.table()}\n\ntotal {time.perf_counter() - suite.start:.0f} s", flush=True)
 
 

@@ -156,11 +156,16 @@ def test_bfloat16_step_keeps_float32_variables_and_losses(tmp_path):
 LIGHT_LOSSES = dict(content_weights={"vgg_16/conv1": 1.0}, style_weights={"vgg_16/conv1": 1e-3})
 
 
+def _first_moments(optimizer):
+    return np.concatenate([v.numpy().ravel() for v in optimizer.variables
+                           if "momentum" in v.path])
+
+
 @pytest.mark.slow
 def test_xla_whole_step_equals_plain_step_and_compiles_once_per_bucket(tmp_path):
     config = tiny_config(tmp_path, learning_rate=1e-4, **LIGHT_LOSSES)
-    plain_model, _, plain_step_counter, plain_step = _one_device_step(config, jit_compile=False)
-    xla_model, _, xla_step_counter, xla_step = _one_device_step(config, jit_compile=True)
+    _, plain_optimizer, plain_counter, plain_step = _one_device_step(config, jit_compile=False)
+    xla_model, xla_optimizer, xla_counter, xla_step = _one_device_step(config, jit_compile=True)
     assert xla_step.experimental_get_tracing_count() == 0
     buckets = (SIZE, SIZE + 16)
     rng = np.random.default_rng(1)
@@ -168,32 +173,32 @@ def test_xla_whole_step_equals_plain_step_and_compiles_once_per_bucket(tmp_path)
     style = tf.constant(rng.uniform(size=(2, SIZE, SIZE, 3)), tf.float32)
     bn = [v for v in xla_model.style_predictor.non_trainable_variables if "moving_mean" in v.path]
     bn_before = bn[0].numpy()
-    initial = np.concatenate([v.numpy().ravel() for v in xla_model.trainable_variables])
-    sizes = []
+
+    # One step each from the same weights: same losses and the same gradients (Adam's first
+    # moment is 0.1 x the gradient after one step). Only the arithmetic differs (XLA vs
+    # oneDNN kernels; the style loss squares a difference of close Gram matrices, which
+    # magnifies rounding: 0.17 % seen). Later steps are not compared: Adam moves every
+    # weight by ~lr * sign(g), so rounding-sized gradients flip and trajectories drift.
+    first = {"content": content, "style": style}
+    plain_terms, _ = plain_step(first)
+    xla_terms, _ = xla_step(first)
+    for key in ("total_loss", "total_content_loss", "total_style_loss"):
+        np.testing.assert_allclose(xla_terms[key], plain_terms[key], rtol=1e-2, err_msg=key)
+    plain_moment, xla_moment = _first_moments(plain_optimizer), _first_moments(xla_optimizer)
+    assert np.linalg.norm(plain_moment) > 0
+    assert np.linalg.norm(xla_moment - plain_moment) < 0.05 * np.linalg.norm(plain_moment)
+    assert int(xla_optimizer.iterations.numpy()) == int(plain_optimizer.iterations.numpy()) == 1
+    assert int(xla_counter.numpy()) == int(plain_counter.numpy()) == 1
+    # BatchNorm statistics were updated inside the compiled step.
+    assert not np.allclose(bn[0].numpy(), bn_before)
+
+    sizes = {SIZE}
     for seed in range(5):  # random sizes, as the style pipeline draws them
         styled = image_ops.random_batch_size_resize(style, tf.constant([seed, 3]), buckets=buckets)
-        sizes.append(styled.shape[1])
-        batch = {"content": content, "style": styled}
-        plain_terms, _ = plain_step(batch)
-        xla_terms, _ = xla_step(batch)
-        # Step 1: same weights, only the arithmetic differs (XLA vs oneDNN kernels; the
-        # style loss squares a difference of close Gram matrices, which magnifies rounding:
-        # 0.17 % seen); later steps also carry Adam's amplification (~lr * sign(g) per weight).
-        for key in ("total_loss", "total_content_loss", "total_style_loss"):
-            np.testing.assert_allclose(xla_terms[key], plain_terms[key],
-                                       rtol=1e-2 if seed == 0 else 5e-2, err_msg=key)
-    assert len(set(sizes)) == 2
+        sizes.add(styled.shape[1])
+        terms, _ = xla_step({"content": content, "style": styled})
+        assert np.isfinite(float(terms["total_loss"]))
+    assert sizes == set(buckets)
     # One traced (and so one compiled) program per bucket, however many steps ran.
-    assert xla_step.experimental_get_tracing_count() == len(set(sizes))
-    assert int(xla_step_counter.numpy()) == int(plain_step_counter.numpy()) == 5
-    # Adam and the BatchNorm statistics were updated inside the compiled step, as outside it.
-    assert not np.allclose(bn[0].numpy(), bn_before)
-    for xla_var, plain_var in zip(xla_model.variables, plain_model.variables):
-        np.testing.assert_allclose(xla_var.numpy(), plain_var.numpy(), atol=2e-3, rtol=1e-2,
-                                   err_msg=xla_var.path)
-    # The updates themselves agree (a skipped Adam step would make the XLA one zero).
-    xla_update = np.concatenate([v.numpy().ravel() for v in xla_model.trainable_variables]) - initial
-    plain_update = np.concatenate(
-        [v.numpy().ravel() for v in plain_model.trainable_variables]) - initial
-    assert np.linalg.norm(plain_update) > 0
-    assert np.linalg.norm(xla_update - plain_update) < 0.5 * np.linalg.norm(plain_update)
+    assert xla_step.experimental_get_tracing_count() == len(buckets)
+    assert int(xla_counter.numpy()) == 6
