@@ -96,11 +96,32 @@ flags.DEFINE_enum("strategy", DEFAULTS.strategy, list(train_config.STRATEGIES),
                   "default: one device; mirrored: all local GPUs; multi_worker: from "
                   "TF_CONFIG; tpu: TPUStrategy (--tpu).")
 flags.DEFINE_string("tpu", DEFAULTS.tpu, "TPU name or address for --strategy=tpu (empty: local).")
-flags.DEFINE_boolean("mixed_precision", DEFAULTS.mixed_precision,
-                     "float16 compute (bfloat16 on TPU) with "
-                     "dynamic loss scaling; weights and losses stay float32.")
-flags.DEFINE_boolean("jit_compile", DEFAULTS.jit_compile,
-                     "XLA-compile the forward and backward pass.")
+
+
+class _MixedPrecisionParser(flags.ArgumentParser):
+    """off | float16 | bfloat16, and the old boolean forms (--[no]mixed_precision)."""
+
+    def parse(self, argument):
+        return train_config.parse_mixed_precision(argument)
+
+    def flag_type(self):
+        return "string"
+
+
+flags.DEFINE_flag(flags.Flag(
+    _MixedPrecisionParser(), flags.ArgumentSerializer(), "mixed_precision",
+    DEFAULTS.mixed_precision, "Layer compute dtype: off, float16 (dynamic loss scaling) or "
+    "bfloat16 (no scaling needed); variables, losses and Gram matrices stay float32. "
+    "--mixed_precision alone (the old boolean flag): float16, bfloat16 with --strategy=tpu.",
+    boolean=True))
+flags.DEFINE_boolean("jit_compile", DEFAULTS.jit_compile, "XLA: on one device the whole "
+                     "training step is one compiled program (with several GPUs, forward and "
+                     "backward); style sizes then come from --style_size_buckets.")
+flags.DEFINE_integer("style_size_buckets", DEFAULTS.style_size_buckets, "Draw the random style "
+                     "size from this many fixed sizes, the centres of equal bins of [128, 300), "
+                     "so XLA / TPU compile one program per size (0: any size, as Magenta). "
+                     f"Default: {defaults.STYLE_SIZE_BUCKETS} with --jit_compile or "
+                     "--strategy=tpu, else 0.", lower_bound=0)
 flags.DEFINE_boolean("save_input_state", DEFAULTS.save_input_state,
                      "Store the input pipeline position in "
                      "checkpoints (single worker only; adds the shuffle buffers' size).")

@@ -2,14 +2,16 @@
 
   python benchmarks/train_step.py --steps=5 --batch_size=8 --image_size=256
 
-For each model (full, mobile) and XLA off/on: the compiled train step of
-magenta_style.training on one in-memory batch (style images at --image_size;
-compile steps excluded). Then train.py's tf.data pipeline (data.py content +
-augmented style, random style size) on generated JPEG TFRecords of realistic
-size. Goal: pipeline >= 3x what the fastest step consumes. Weights are
-random: speed does not depend on them.
+For each model (full, mobile) and each --modes entry (float32, mixed float16 /
+bfloat16, XLA): the compiled train step of magenta_style.training on one
+in-memory batch (style images at --image_size; trace / compile excluded), the
+modes of one model timed round-robin so they share the machine's load. Then
+train.py's tf.data pipeline (data.py content + augmented style, random style
+size) on generated JPEG TFRecords of realistic size. Goal: pipeline >= 3x what
+the fastest step consumes. Weights are random: speed does not depend on them.
 """
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -18,50 +20,17 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-flags.DEFINE_integer("steps", 5, "Measured steps per configuration (after 2 warm-up steps).")
+flags.DEFINE_integer("steps", 5, "Measured rounds (one step of each mode per round, after a "
+                     "warm-up step).")
 flags.DEFINE_integer("batch_size", 8, "Global batch size.")
 flags.DEFINE_integer("image_size", 256, "Content and style image size.")
 flags.DEFINE_list("models", ["mobile", "full"], "Model types to measure (empty: pipeline only).")
-flags.DEFINE_list("xla", ["off", "on"], "XLA settings to measure (off, on).")
+flags.DEFINE_list("modes", ["float32", "xla"], "Step modes, timed round-robin per model: "
+                  "float32, float16, bfloat16 (mixed precision), xla (float32, the whole step "
+                  "one XLA program), xla_bfloat16.")
 flags.DEFINE_integer("pipeline_batches", 50, "Measured input batches (after 3 warm-up).")
 flags.DEFINE_integer("record_images", 64, "Images in the generated style / content records.")
-flags.DEFINE_boolean("mixed_precision", False, "Also set --mixed_precision for the step.")
 FLAGS = flags.FLAGS
-
-
-def measure_step(model_type, jit_compile, batch_size, image_size, steps, mixed_precision):
-    import keras  # pylint: disable=import-outside-toplevel
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
-    from magenta_style.training import config as train_config
-    from magenta_style.training.models import build_models
-    from magenta_style.training.steps import make_optimizer, make_train_step
-    from magenta_style.training.strategies import make_strategy
-    config = train_config.TrainConfig(model_type=model_type, vgg_weights="random",
-                                      predictor_weights="random", jit_compile=jit_compile,
-                                      mixed_precision=mixed_precision)
-    keras.config.set_dtype_policy("mixed_float16" if mixed_precision else "float32")
-    strategy = make_strategy("default")
-    with strategy.scope():
-        models = build_models(config)
-        optimizer = make_optimizer(config.learning_rate, mixed_precision)
-        optimizer.build(models.model.trainable_variables)
-        step = tf.Variable(0, dtype=tf.int64)
-    train_step = make_train_step(
-        strategy, models, optimizer, step, config.content_weights, config.style_weights,
-        config.total_variation_weight, jit_compile=jit_compile)
-    batch = {"content": tf.random.uniform([batch_size, image_size, image_size, 3], seed=1),
-             "style": tf.random.uniform([batch_size, image_size, image_size, 3], seed=2)}
-    start = time.perf_counter()
-    for _ in range(2):
-        float(train_step(batch)[0]["total_loss"])
-    compile_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    for _ in range(steps):
-        float(train_step(batch)[0]["total_loss"])
-    seconds = (time.perf_counter() - start) / steps
-    keras.config.set_dtype_policy("float32")
-    return batch_size / seconds, seconds, compile_seconds
 
 
 def measure_pipeline(batch_size, image_size, batches, record_images):
@@ -93,18 +62,23 @@ def measure_pipeline(batch_size, image_size, batches, record_images):
 def main(argv):
     del argv
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    from benchmarks import workloads  # pylint: disable=import-outside-toplevel
     device = "GPU" if tf.config.list_physical_devices("GPU") else f"CPU ({os.cpu_count()} cores)"
     print(f"device: {device}; batch {FLAGS.batch_size}, {FLAGS.image_size} px, "
           f"{FLAGS.steps} measured steps")
+    print(f"intra-op threads {tf.config.threading.get_intra_op_parallelism_threads() or 'auto'}, "
+          f"load average {os.getloadavg()[0]:.1f} before")
     rows = []
     for model_type in FLAGS.models:
-        for xla in FLAGS.xla:
-            rate, seconds, compile_seconds = measure_step(
-                model_type, xla == "on", FLAGS.batch_size, FLAGS.image_size, FLAGS.steps,
-                FLAGS.mixed_precision)
-            rows.append((model_type, xla, rate))
-            print(f"  step {model_type:6s} XLA {xla:3s}: {rate:8.2f} images/s "
-                  f"({seconds * 1000:.0f} ms/step; warm-up {compile_seconds:.0f} s)", flush=True)
+        measured = workloads.measure_steps(model_type, FLAGS.modes, FLAGS.batch_size,
+                                           FLAGS.image_size, FLAGS.steps)
+        for mode, (spent, warm_up) in measured.items():
+            rate = FLAGS.batch_size / statistics.median(spent)
+            rows.append((model_type, mode, rate))
+            print(f"  step {model_type:6s} {mode:12s}: {rate:8.3f} images/s median, "
+                  f"{FLAGS.batch_size / min(spent):8.3f} best (s/step min {min(spent):.2f}, "
+                  f"median {statistics.median(spent):.2f}; warm-up {warm_up:.0f} s)", flush=True)
+    print(f"load average {os.getloadavg()[0]:.1f} after")
     pipeline = measure_pipeline(FLAGS.batch_size, FLAGS.image_size, FLAGS.pipeline_batches,
                                 FLAGS.record_images)
     print(f"  input pipeline: {pipeline:8.2f} images/s")
@@ -112,10 +86,10 @@ def main(argv):
         return
     fastest = max(rate for _, _, rate in rows)
     print()
-    print("| model | XLA | step images/s | pipeline / step |")
+    print("| model | mode | step images/s (median) | pipeline / step |")
     print("|---|---|---|---|")
-    for model_type, xla, rate in rows:
-        print(f"| {model_type} | {xla} | {rate:.2f} | {pipeline / rate:.1f}x |")
+    for model_type, mode, rate in rows:
+        print(f"| {model_type} | {mode} | {rate:.3f} | {pipeline / rate:.1f}x |")
     print(f"| input pipeline | - | {pipeline:.2f} | goal >= 3x the fastest step: "
           f"{'met' if pipeline >= 3 * fastest else 'NOT met'} ({pipeline / fastest:.1f}x) |")
 

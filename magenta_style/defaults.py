@@ -66,6 +66,9 @@ STYLE_SATURATION_RANGE = (0.5, 1.5)
 STYLE_HUE_MAX_DELTA = 0.2
 STYLE_RANDOM_SIZE_EXTRA = 200  # shorter side random in [size + 2, size + 200)
 RANDOM_STYLE_IMAGE_SIZE_RANGE = (128, 300)  # per-batch shorter side in [128, 300)
+# With XLA / TPU the random size is drawn from this many fixed sizes (the centres of
+# equal bins of the range): one compiled program per size instead of up to 172.
+STYLE_SIZE_BUCKETS = 8
 BUILDER_MAX_SHORTER_SIDE = 512
 CONTENT_SHUFFLE_BUFFER = 1024  # records (~100 kB each) held for shuffling
 STYLE_SHUFFLE_BUFFER = 512  # per style source

@@ -13,6 +13,7 @@ from magenta_style.data.image_ops import (
     preprocess_style_image,
     random_batch_size_resize,
     random_style_window,
+    style_size_buckets,
 )
 from magenta_style.errors import UsageError
 
@@ -119,7 +120,7 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
                   augment_style_images=True, random_style_image_size=True, center_crop=False,
                   weights=None, seed=None, input_context=None, num_styles=None,
                   shuffle_buffer=defaults.STYLE_SHUFFLE_BUFFER, skipped=None,
-                  tfds_data_dir=None, with_original=True):
+                  tfds_data_dir=None, with_original=True, size_buckets=0):
     """Style images with labels and metadata, optionally augmented as in Magenta.
 
     Args:
@@ -136,6 +137,9 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
       seed: makes shuffling, augmentation and sizes reproducible.
       num_styles: train on the first N style records only (sources
         concatenated in order, files sorted; weights are then not used).
+      size_buckets: with random_style_image_size, draw the size from this many
+        fixed sizes (image_ops.style_size_buckets; 0: any, as the reference), so
+        an XLA / TPU step compiles one program per size.
       with_original: also return image_original when augmenting (False saves
         decoding and resizing its window).
     Returns:
@@ -193,6 +197,8 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
         record["valid"] = valid
         return record
 
+    buckets = style_size_buckets(size_buckets) if size_buckets else ()
+
     def augment_batches(batches):
         def augment(batch, batch_seed):
             jitter_seed, size_seed = tf.unstack(
@@ -200,7 +206,8 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
             if augment_style_images:
                 batch["image"] = jitter_style_images(batch["image"], jitter_seed)
             if random_style_image_size:
-                batch["image"] = random_batch_size_resize(batch["image"], size_seed)
+                batch["image"] = random_batch_size_resize(batch["image"], size_seed,
+                                                          buckets=buckets)
             return batch
         return _with_seeds(batches, None if seed is None else seed + 1).map(
             augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)

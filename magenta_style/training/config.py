@@ -20,6 +20,11 @@ from magenta_style.weights.specs import check_model_spec
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 IMAGENET, RANDOM = defaults.IMAGENET, defaults.RANDOM
+# --mixed_precision: compute dtype of the layers (variables, losses and Gram matrices stay
+# float32). float16 needs loss scaling; bfloat16 (TPUs, recent GPUs and CPUs) does not.
+MIXED_PRECISION = ("off", "float16", "bfloat16")
+# The old boolean flag's values: true = float16 (bfloat16 on TPU), false = off.
+_LEGACY_TRUE, _LEGACY_FALSE = ("true", "t", "1", "auto"), ("false", "f", "0", "float32", "")
 
 
 class TrainConfigError(MagentaStyleError, ValueError):
@@ -60,14 +65,53 @@ class TrainConfig:
     num_train_styles: Optional[int] = None
     strategy: str = "default"
     tpu: str = ""
-    mixed_precision: bool = False
+    mixed_precision: str = "off"  # MIXED_PRECISION, or the old True / False
     jit_compile: bool = False
+    style_size_buckets: Optional[int] = None  # None: STYLE_SIZE_BUCKETS with XLA or TPU, else 0
     save_input_state: bool = True
     seed: Optional[int] = None
 
     @property
     def resolved_alpha(self):
         return self.alpha if self.alpha is not None else stylizer.MODEL_TYPES[self.model_type][1]
+
+    @property
+    def precision(self):
+        """Compute dtype: 'float32', 'float16' or 'bfloat16'."""
+        mode = parse_mixed_precision(self.mixed_precision)
+        if mode == "auto":
+            return "bfloat16" if self.strategy == "tpu" else "float16"
+        return "float32" if mode == "off" else mode
+
+    @property
+    def dtype_policy(self):
+        """The Keras dtype policy: float32, mixed_float16 or mixed_bfloat16."""
+        return "float32" if self.precision == "float32" else f"mixed_{self.precision}"
+
+    @property
+    def loss_scaling(self):
+        """float16 gradients underflow without it; bfloat16 has float32's range."""
+        return self.precision == "float16"
+
+    @property
+    def resolved_style_size_buckets(self):
+        """Style sizes drawn from this many buckets (0: any size, as the reference)."""
+        if self.style_size_buckets is not None:
+            return self.style_size_buckets
+        return defaults.STYLE_SIZE_BUCKETS if self.jit_compile or self.strategy == "tpu" else 0
+
+
+def parse_mixed_precision(value):
+    """A --mixed_precision value -> 'off' | 'float16' | 'bfloat16' | 'auto' (the old `true`)."""
+    text = value.strip().lower() if isinstance(value, str) else ("true" if value else "false")
+    if text in _LEGACY_TRUE:
+        return "auto"
+    if text in _LEGACY_FALSE:
+        return "off"
+    if text not in MIXED_PRECISION:
+        raise TrainConfigError(f"--mixed_precision must be one of {', '.join(MIXED_PRECISION)} "
+                               f"(or true / false), got {value!r}")
+    return text
 
 
 def _layer_weights(value, flag):
@@ -118,6 +162,12 @@ def validate(config):
              f"--strategy must be one of {', '.join(STRATEGIES)}, got {config.strategy!r}")
     _require(config.num_train_styles is None or config.num_train_styles >= 1,
              f"--num_train_styles must be >= 1, got {config.num_train_styles}")
+    config.mixed_precision = parse_mixed_precision(config.mixed_precision)
+    config.mixed_precision = "off" if config.precision == "float32" else config.precision
+    low, high = defaults.RANDOM_STYLE_IMAGE_SIZE_RANGE
+    _require(config.style_size_buckets is None or 0 <= config.style_size_buckets <= high - low,
+             f"--style_size_buckets must be >= 0 (0: any size) and <= {high - low}, "
+             f"got {config.style_size_buckets}")
     config.content_weights = _layer_weights(config.content_weights, "content_weights")
     config.style_weights = _layer_weights(config.style_weights, "style_weights")
     if config.distill_from:

@@ -38,7 +38,8 @@ def make_dataset_fn(config, skipped):
             augment_style_images=config.augment_style_images,
             random_style_image_size=config.random_style_image_size,
             center_crop=config.center_crop, seed=None if seed is None else seed + 1,
-            input_context=input_context, num_styles=config.num_train_styles, skipped=skipped)
+            input_context=input_context, num_styles=config.num_train_styles, skipped=skipped,
+            size_buckets=config.resolved_style_size_buckets)
 
         def images_only(content_batch, style_batch):
             # Labels and metadata strings stay on the host.
@@ -89,12 +90,6 @@ class InputFeed:
                              for key, value in batch.items()})
 
 
-def _policy_for(config, strategy):
-    if not config.mixed_precision:
-        return "float32"
-    return "mixed_bfloat16" if isinstance(strategy, tf.distribute.TPUStrategy) else "mixed_float16"
-
-
 def train(config, dataset_fn=None, print_fn=print):
     """Trains (or resumes) a run described by a validated TrainConfig; returns the Stylizer.
 
@@ -106,7 +101,7 @@ def train(config, dataset_fn=None, print_fn=print):
     strategy = make_strategy(config.strategy, config.tpu)
     chief = is_chief(strategy)
     previous_policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(_policy_for(config, strategy))
+    keras.config.set_dtype_policy(config.dtype_policy)
     try:
         if config.seed is not None:
             keras.utils.set_random_seed(config.seed)
@@ -122,7 +117,7 @@ def _train(config, strategy, chief, dataset_fn, print_fn):
         models = build_models(config)
         model = models.model
         check_train_dir(config.train_dir, model)
-        optimizer = make_optimizer(config.learning_rate, config.mixed_precision,
+        optimizer = make_optimizer(config.learning_rate, config.loss_scaling,
                                    config.adam_epsilon)
         optimizer.build(model.trainable_variables)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
@@ -188,7 +183,7 @@ def _train(config, strategy, chief, dataset_fn, print_fn):
                     write_scalar_summaries(
                         current, terms, learning_rate, steps_per_second, images_per_second,
                         skipped.result(),
-                        float(optimizer.dynamic_scale.numpy()) if config.mixed_precision else None)
+                        float(optimizer.dynamic_scale.numpy()) if config.loss_scaling else None)
                     write_image_summaries(current, strategy, batch, stylized)
                     writer.flush()
             if current % config.save_interval_steps == 0 or last:

@@ -11,7 +11,10 @@ MEAN, SUM = tf.distribute.ReduceOp.MEAN, tf.distribute.ReduceOp.SUM
 def make_optimizer(learning_rate=defaults.LEARNING_RATE, mixed_precision=False,
                    epsilon=defaults.ADAM_EPSILON):
     """Adam (beta1 0.9, beta2 0.999, epsilon 1e-8 as TF1's AdamOptimizer that Magenta trained
-    with); wrapped in a dynamic LossScaleOptimizer for float16."""
+    with); in a dynamic LossScaleOptimizer if mixed_precision.
+
+    mixed_precision: loss scaling, wanted for float16 only (TrainConfig.loss_scaling).
+    """
     optimizer = keras.optimizers.Adam(learning_rate, beta_1=defaults.ADAM_BETA_1,
                                       beta_2=defaults.ADAM_BETA_2, epsilon=epsilon)
     if mixed_precision:
@@ -80,6 +83,8 @@ def make_train_step(strategy, models, optimizer, step, content_weights, style_we
     teacher frozen; BatchNorm in training mode), optional global-norm clipping
     over the all-reduced gradient, Adam update, step += 1.
     `batch` is a (distributed) dict with `content` and `style`.
+    jit_compile: on one device the whole call is one XLA program, traced once
+    per input shape (`train_step.experimental_get_tracing_count()` counts them).
     """
     model = models.model
     trainable = model.trainable_variables
@@ -105,7 +110,14 @@ def make_train_step(strategy, models, optimizer, step, content_weights, style_we
                 scaled = optimizer.scale_loss(scaled)
         return tape.gradient(scaled, trainable), terms, stylized
 
-    if jit_compile:
+    tpu = isinstance(strategy, tf.distribute.TPUStrategy)
+    # XLA. One device: the whole step (forward, VGG losses, gradients, Adam, BatchNorm
+    # statistics, step counter) is one program with no host round trip, traced and
+    # compiled once per input shape (style size buckets keep those few). TPUStrategy
+    # XLA-compiles the replica step itself. Several GPU / CPU replicas: forward and
+    # backward only; the all-reduce and Adam run outside XLA.
+    whole_step = jit_compile and _single_device(strategy)
+    if jit_compile and not (whole_step or tpu):
         forward_backward = tf.function(forward_backward, jit_compile=True)
 
     def replica_step(batch):
@@ -120,11 +132,44 @@ def make_train_step(strategy, models, optimizer, step, content_weights, style_we
         optimizer.apply_gradients(zip(grads, trainable))
         return terms, stylized
 
-    @tf.function(reduce_retracing=True)
     def train_step(batch):
         terms, stylized = strategy.run(replica_step, args=(batch,))
         terms = {key: strategy.reduce(MEAN, value, axis=None) for key, value in terms.items()}
         step.assign_add(1)
         return terms, stylized
 
-    return train_step
+    if whole_step:
+        return tf.function(train_step, jit_compile=True)
+    # Compiled programs need static shapes: one trace per shape (TPU); else one for all.
+    return tf.function(train_step, reduce_retracing=not tpu)
+
+
+def _single_device(strategy):
+    """The default strategy or OneDeviceStrategy: nothing cross-replica to keep out of XLA."""
+    return isinstance(strategy, tf.distribute.OneDeviceStrategy) or (
+        not tf.distribute.has_strategy() and strategy is tf.distribute.get_strategy())
+
+
+def one_device_step(config, seed=0):
+    """`config`'s models, optimizer, step counter and train step on one device, outside train().
+
+    For tools and tests that drive the step themselves (benchmarks, XLA checks).
+    Built under config.dtype_policy (restored afterwards), random init from `seed`.
+    Returns (models, optimizer, step variable, train_step).
+    """
+    from magenta_style.training.models import build_models  # pylint: disable=import-outside-toplevel
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config.dtype_policy)
+    try:
+        keras.utils.set_random_seed(seed)
+        models = build_models(config)
+        optimizer = make_optimizer(config.learning_rate, config.loss_scaling, config.adam_epsilon)
+        optimizer.build(models.model.trainable_variables)
+        step = tf.Variable(0, dtype=tf.int64)
+        train_step = make_train_step(
+            tf.distribute.get_strategy(), models, optimizer, step, config.content_weights,
+            config.style_weights, config.total_variation_weight, config.clip_gradient_norm,
+            config.distill_bottleneck_weight, config.jit_compile)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    return models, optimizer, step, train_step
