@@ -24,7 +24,8 @@ from magenta_style.nets.vgg import build_vgg16
 __version__ = "0.1.0"
 
 __all__ = [
-    "Stylizer", "blend_bottlenecks", "build_stylizer", "build_style_params_head",
+    "Stylizer", "blend_bottlenecks", "build_stylizer", "build_style_params_head", "fast_stylize",
+    "stylize_tiled",
     "build_style_predictor", "build_transfer_network", "build_vgg16", "combine_losses",
     "content_loss", "gram_matrix", "num_style_params", "style_loss", "style_norm_depths",
     "total_loss", "total_variation_loss",

@@ -11,7 +11,6 @@ import subprocess
 import numpy as np
 
 from magenta_style.nets import vgg
-from tests.tf1_checkpoint import tf1_variables
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "magenta_harness.py")
