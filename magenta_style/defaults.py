@@ -73,6 +73,9 @@ BUILDER_MAX_SHORTER_SIDE = 512
 CONTENT_SHUFFLE_BUFFER = 1024  # records (~100 kB each) held for shuffling
 STYLE_SHUFFLE_BUFFER = 512  # per style source
 PIPELINE_MAX_DECODE_PIXELS = 1 << 26  # larger PNG records are skipped, not decoded
+# A source whose first this many records hold no decodable image is refused (else the
+# training pipeline, skipping bad records and repeating, would look for one forever).
+PIPELINE_MAX_PROBE_RECORDS = 1000
 PROGRESS_INTERVAL_S = 2.0  # seconds between throttled progress lines (builders, evaluation)
 
 # Evaluation (SPEC 5).

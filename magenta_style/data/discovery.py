@@ -3,7 +3,7 @@ import os
 
 import tensorflow as tf
 
-from magenta_style.data import records
+from magenta_style.data import checks, records
 from magenta_style.errors import DataError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
@@ -122,13 +122,23 @@ def _stream(source, kind, training, seed, input_context, deterministic, tfds_dat
                 if kind == "content" else ("*.tfrecord*", "*-of-*"))
     is_dir = isinstance(source, (str, os.PathLike)) and tf.io.gfile.isdir(os.fspath(source))
     if is_dir and not _list_files(source, patterns):
-        return _folder_stream(os.fspath(source), training, seed, input_context, metadata_keys)
-    files = _list_files(source, patterns)
-    if not files:
-        raise DataError(f"{source}: no {kind} TFRecord files or images found")
-    parse = records.parse_content_record if kind == "content" else records.parse_style_record
+        if not _image_folder_files(os.fspath(source))[0]:
+            raise DataError(f"{source}: no {' or '.join(patterns)} TFRecord shards and no image "
+                            f"files ({', '.join(IMAGE_EXTENSIONS)}) in it; it "
+                            f"{checks.describe_directory(os.fspath(source))}")
+        stream = _folder_stream(os.fspath(source), training, seed, input_context, metadata_keys)
+    else:
+        files = _list_files(source, patterns)
+        if not files:
+            raise DataError(f"{source}: no {kind} TFRecord files or images found")
+        checks.check_record_files(files)
+        parse = records.parse_content_record if kind == "content" else records.parse_style_record
 
-    def keep_keys(serialized):
-        record = parse(serialized)
-        return {key: record[key] for key in ("image_bytes", "label", *metadata_keys)}
-    return _record_stream(files, keep_keys, training, seed, input_context, deterministic)
+        def keep_keys(serialized):
+            record = parse(serialized)
+            return {key: record[key] for key in ("image_bytes", "label", *metadata_keys)}
+        stream = _record_stream(files, keep_keys, training, seed, input_context, deterministic)
+    # Training pipelines skip bad records and repeat: without one good record they would
+    # look for one forever.
+    checks.require_decodable(stream, source, kind)
+    return stream
