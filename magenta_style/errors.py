@@ -5,6 +5,7 @@ derives from `MagentaStyleError` and carries a one-line message naming what
 and where; `cli.runner` prints it as `error: ...` and exits 1. Anything else
 is a bug and keeps its traceback.
 """
+import re
 
 
 class MagentaStyleError(Exception):
@@ -36,3 +37,14 @@ class DataError(MagentaStyleError, ValueError):
 
 class OutputExistsError(MagentaStyleError, FileExistsError):
     """An output that is already there and would be replaced (without --overwrite)."""
+
+
+def write_failure_reason(error):
+    """Why a write failed, in a few words: an OSError's strerror ('File too large'), or the
+    tail of a TensorFlow op error ('{{function_node ...}} /path/x.tempstate1; No space left on
+    device [Op:SaveV2]' -> 'No space left on device')."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    text = str(getattr(error, "message", None) or error).strip()
+    text = re.sub(r"\s*\[Op:\w+\]\s*$", "", (text.splitlines() or [""])[0])
+    return text.rsplit("; ", 1)[-1].strip()[:200] or type(error).__name__

@@ -7,7 +7,7 @@ import tempfile
 import tensorflow as tf
 
 from magenta_style import defaults, image_io
-from magenta_style.errors import ExportError, OutputExistsError, UsageError
+from magenta_style.errors import ExportError, OutputExistsError, UsageError, write_failure_reason
 from magenta_style.export.calibration import calibration_images
 from magenta_style.export.saved_model import SAVED_MODEL_DIR, save_saved_model
 from magenta_style.export.tflite import (
@@ -47,7 +47,13 @@ def _staging_dir(output_dir, overwrite):
     staging = tempfile.mkdtemp(prefix=".tmp-export-", dir=parent)
     os.chmod(staging, 0o777 & ~image_io.current_umask())  # mkdtemp's 0700 would otherwise stick to the output
     try:
-        yield staging
+        try:
+            yield staging
+        except (OSError, tf.errors.OpError) as error:  # disk full, file size limit, permission
+            kept = "; the existing one is unchanged" if os.path.exists(output_dir) else ""
+            reason = write_failure_reason(error)
+            raise ExportError(f"{output_dir}: could not write the export ({reason}); nothing "
+                              f"written there{kept}") from None
         if os.path.exists(output_dir):
             if not overwrite:
                 raise OutputExistsError(f"{output_dir}: appeared while exporting; nothing replaced")

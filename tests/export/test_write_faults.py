@@ -1,0 +1,43 @@
+"""An export write that fails for real (file size limit in a child process, SIGXFSZ ignored so
+the write gets EFBIG) is one line, leaves no output folder and keeps an existing one as it was."""
+import os
+import subprocess
+import sys
+
+from tests.training.test_train_cli import ROOT, environment
+
+CHILD = """
+import resource, signal, sys
+import tensorflow as tf
+from magenta_style.errors import ExportError
+from magenta_style.export.pipeline import _staging_dir
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, resource.RLIM_INFINITY))
+for writer in ("python", "tensorflow"):
+    try:
+        with _staging_dir(sys.argv[1], overwrite=True) as staging:
+            path = staging + "/variables.data"
+            if writer == "python":
+                with open(path, "wb") as f:
+                    f.write(bytes(1 << 20))
+            else:
+                tf.io.write_file(path, tf.zeros([1 << 18]).numpy().tobytes())
+        print("no error")
+    except ExportError as error:
+        print(error)
+"""
+
+
+def test_failed_export_write_is_one_line_and_keeps_the_existing_output(tmp_path):
+    output_dir = tmp_path / "exported"
+    output_dir.mkdir()
+    (output_dir / "verification.txt").write_text("the previous export")
+    result = subprocess.run([sys.executable, "-c", CHILD, str(output_dir)], cwd=ROOT,
+                            env=environment(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    expected = (f"{output_dir}: could not write the export (File too large); nothing written "
+                "there; the existing one is unchanged")
+    assert result.stdout.splitlines() == [expected, expected]
+    assert os.listdir(output_dir) == ["verification.txt"]
+    assert (output_dir / "verification.txt").read_text() == "the previous export"
+    assert sorted(os.listdir(tmp_path)) == ["exported"]  # no staging folder left
