@@ -19,7 +19,12 @@ def main(config_path, out_path):
     from magenta_style.training.loop import train
     with open(config_path, encoding="utf-8") as f:
         config = train_config.validate(train_config.TrainConfig(**json.load(f)))
-    model = train(config)
+    from magenta_style.training.preemption import TrainingInterrupted
+    try:
+        model = train(config)
+    except TrainingInterrupted as error:  # as cli.runner: the message, then 128 + signal
+        print(f"train_worker: stopped: {error}", flush=True)
+        sys.exit(error.exit_code)
     # Trainable weights only: BatchNorm moving statistics are per replica (not synchronized).
     np.savez(out_path, *[np.asarray(w) for w in model.trainable_weights])
 

@@ -1,4 +1,8 @@
-"""The training loop: data feed, steps, summaries and checkpoints."""
+"""The training loop: data feed, steps, summaries and checkpoints.
+
+A run owns its train_dir (run_lock) and stops cleanly on SIGTERM / SIGINT (preemption).
+"""
+import contextlib
 import math
 
 import keras
@@ -6,10 +10,11 @@ import tensorflow as tf
 from absl import logging
 
 from magenta_style.data.pipelines import SkippedRecords, content_dataset, style_dataset
-from magenta_style.errors import MagentaStyleError, UsageError
+from magenta_style.errors import DataError, MagentaStyleError, UsageError
 from magenta_style.nets import stylizer
 from magenta_style.progress import Progress
 from magenta_style.training.checkpoints import Checkpointer, check_train_dir
+from magenta_style.training import preemption, run_lock
 from magenta_style.training.models import build_models, initialize_from
 from magenta_style.training.steps import make_optimizer, make_train_step
 from magenta_style.training.strategies import is_chief, make_strategy, num_workers
@@ -82,7 +87,11 @@ class InputFeed:
         return self.iterator if self.local else None
 
     def next(self):
-        batch = next(self.iterator)
+        try:
+            batch = next(self.iterator)
+        except StopIteration:
+            raise DataError("the training input ran out of records (a source that does not "
+                            "repeat?)") from None
         if not self.local or self.replicas == 1:
             return batch
         return self.strategy.experimental_distribute_values_from_function(
@@ -105,12 +114,15 @@ def train(config, dataset_fn=None, print_fn=print):
     try:
         if config.seed is not None:
             keras.utils.set_random_seed(config.seed)
-        return _train(config, strategy, chief, dataset_fn, print_fn)
+        # Only the chief writes to train_dir; the other workers never take its lock.
+        lock = run_lock.TrainDirLock(config.train_dir, note=print_fn) if chief else None
+        with lock or contextlib.nullcontext(), preemption.StopSignals() as stop:
+            return _train(config, strategy, chief, dataset_fn, print_fn, stop)
     finally:
         keras.config.set_dtype_policy(previous_policy)
 
 
-def _train(config, strategy, chief, dataset_fn, print_fn):
+def _train(config, strategy, chief, dataset_fn, print_fn, stop):
     skipped = SkippedRecords()
     dataset_fn = dataset_fn or make_dataset_fn(config, skipped)
     with strategy.scope():
@@ -130,7 +142,7 @@ def _train(config, strategy, chief, dataset_fn, print_fn):
         objects["data"] = feed.trackable
     checkpointer = Checkpointer(objects, config.train_dir, step, chief,
                                 config.max_checkpoints_to_keep)
-    restored = checkpointer.restore_latest(config.train_dir)
+    restored = checkpointer.restore_latest(config.train_dir, note=print_fn)
     if restored:
         print_fn(f"resuming from {restored} at step {int(step.numpy())}")
     elif config.init_from:
@@ -156,10 +168,14 @@ def _train(config, strategy, chief, dataset_fn, print_fn):
     progress.restart(current)
     timing = False  # the rate window starts after the first step (it traces and compiles)
     learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-    with writer.as_default():
+    guard = preemption.StepGuard(
+        stop, checkpointer.save, step, strategy,
+        multi_worker=isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        and num_workers(strategy) > 1)
+    with writer.as_default(), contextlib.closing(guard):
         while current < config.train_steps:
             batch = feed.next()
-            terms, stylized = train_step(batch)
+            terms, stylized = guard.run(train_step, batch)
             total = float(terms["total_loss"])  # waits for the step; also the NaN check
             current += 1
             if not math.isfinite(total):
@@ -186,9 +202,12 @@ def _train(config, strategy, chief, dataset_fn, print_fn):
                         float(optimizer.dynamic_scale.numpy()) if config.loss_scaling else None)
                     write_image_summaries(current, strategy, batch, stylized)
                     writer.flush()
+            path = None
             if current % config.save_interval_steps == 0 or last:
                 path = checkpointer.save()
                 if path:
                     logging.info("saved %s", path)
+            if not last:
+                guard.after_step(path)  # on SIGTERM / SIGINT: save here (if not just saved), stop
     print_fn(f"done: step {current}, checkpoint {checkpointer.latest or '(written by the chief)'}")
     return model

@@ -139,15 +139,22 @@ def free_port():
         return sock.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_two_worker_multi_worker_mirrored_run_agrees_on_weights(records, tmp_path):
-    train_dir = str(tmp_path / "run")
+def multi_worker_config(records, train_dir, **overrides):
+    """tests/train_worker.py's TrainConfig JSON values for a tiny --strategy=multi_worker run."""
     config = dict(train_dir=train_dir, style_dataset_file=[records["style"]],
                   imagenet_data_dir=records["imagenet"], model_type="mobile",
                   vgg_weights="random", predictor_weights="random", batch_size=2, image_size=32,
                   train_steps=3, save_interval_steps=2, summary_interval_steps=2,
                   log_interval_steps=1, random_style_image_size=False, seed=0,
                   strategy="multi_worker")
+    config.update(overrides)
+    return config
+
+
+@pytest.mark.slow
+def test_two_worker_multi_worker_mirrored_run_agrees_on_weights(records, tmp_path):
+    train_dir = str(tmp_path / "run")
+    config = multi_worker_config(records, train_dir)
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))
     cluster = {"worker": [f"127.0.0.1:{free_port()}" for _ in range(2)]}

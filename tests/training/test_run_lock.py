@@ -1,0 +1,59 @@
+"""One run per train_dir: a live holder makes train.py refuse with one line naming it; a lock
+left by a killed process is taken over with a note. Real processes, real flock."""
+import os
+import signal
+import subprocess
+import sys
+
+from magenta_style.training import run_lock
+# `records` is a fixture.
+from tests.training.test_train_cli import (  # noqa: F401  pylint: disable=unused-import
+    ROOT, environment, records, run_train, tiny_flags)
+
+HOLD = ("import sys, time; from magenta_style.training import run_lock; "
+        "lock = run_lock.TrainDirLock(sys.argv[1]).acquire(); print('locked', flush=True); "
+        "time.sleep(600)")
+
+
+def hold_lock(train_dir):
+    process = subprocess.Popen([sys.executable, "-c", HOLD, train_dir], cwd=ROOT,
+                               env=environment(), stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "locked"
+    return process
+
+
+def test_second_run_refuses_then_dead_holders_lock_is_taken_over(records, tmp_path):
+    train_dir = str(tmp_path / "run")
+    holder = hold_lock(train_dir)
+    try:
+        result = run_train(tiny_flags(records, train_dir), timeout=120)
+        assert result.returncode == 1, result.stderr[-3000:]
+        errors = [line for line in result.stderr.splitlines() if line.startswith("train.py:")]
+        assert errors == [f"train.py: error: --train_dir={train_dir} is in use by pid "
+                          f"{holder.pid} on {os.uname().nodename}" + errors[0].split(
+                              os.uname().nodename, 1)[1]], result.stderr[-3000:]
+        assert "wait for that run to end or use another --train_dir" in errors[0]
+        assert not any(name.startswith("ckpt-") for name in os.listdir(train_dir))
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=60)
+
+    notes = []
+    with run_lock.TrainDirLock(train_dir, note=notes.append) as lock:
+        assert len(notes) == 1 and f"taking over the lock of pid {holder.pid}" in notes[0]
+        assert "which is no longer running" in notes[0]
+        assert str(os.getpid()) in open(lock.path, encoding="utf-8").read()
+    assert not os.path.exists(os.path.join(train_dir, run_lock.LOCK_FILE))  # released cleanly
+
+
+def test_lock_is_exclusive_within_a_host_and_released_on_exit(tmp_path):
+    train_dir = str(tmp_path / "run")
+    with run_lock.TrainDirLock(train_dir, note=None):
+        other = run_lock.TrainDirLock(train_dir, note=None)
+        try:
+            other.acquire()
+            raise AssertionError("a second lock on the same train_dir was granted")
+        except run_lock.TrainDirBusyError as error:
+            assert f"is in use by pid {os.getpid()}" in str(error)
+    with run_lock.TrainDirLock(train_dir, note=None):  # free again, no note
+        pass
