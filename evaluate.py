@@ -72,6 +72,7 @@ def main(argv):
     from magenta_style.evaluation.models import load_eval_model
     from magenta_style.evaluation.reports import check_outputs_free
     from magenta_style.weights.vgg import load_vgg16
+    runner.check_output_dir(FLAGS.eval_dir, "eval_dir")
     check_outputs_free(FLAGS.eval_dir, FLAGS.overwrite)
     keras.utils.set_random_seed(FLAGS.seed)
     start = time.monotonic()

@@ -12,7 +12,7 @@ compared with the Keras model; the output folder appears only if all meet their 
 import os
 import sys
 
-from absl import flags, logging
+from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from magenta_style import defaults
@@ -49,10 +49,9 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if not FLAGS["verbosity"].present:
-        logging.set_verbosity(logging.WARNING)  # TF's INFO lines on SavedModel internals
     formats = parse_formats(FLAGS.formats)
     output_dir = os.path.abspath(FLAGS.output_dir)
+    runner.check_output_dir(output_dir, "output_dir")
     if os.path.exists(output_dir) and not FLAGS.overwrite:
         # Checked before loading the model: fail fast.
         raise OutputExistsError(f"{output_dir}: already exists (use --overwrite to replace it)")

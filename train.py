@@ -5,7 +5,9 @@ r"""Trains an arbitrary-style Stylizer from TFRecords: one machine or many, resu
       --imagenet_data_dir=/data/imagenet
 
 Restarting with the same flags resumes from the newest checkpoint in
---train_dir and stops at exactly --train_steps. TensorBoard: `tensorboard
+--train_dir and stops at exactly --train_steps. SIGTERM / SIGINT save a
+checkpoint at the current step first. Exit status: 0 done, 1 error (one line),
+2 bad flags, 128 + N stopped by signal N after saving (143 SIGTERM, 130 SIGINT). TensorBoard: `tensorboard
 --logdir <train_dir>`. See README.md, "Train your own model".
 """
 import dataclasses
@@ -153,6 +155,7 @@ def main(argv):
     if len(argv) > 1:
         raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     config = config_from_flags()
+    runner.check_output_dir(config.train_dir, "train_dir")
     if FLAGS.cpu_devices:
         split_cpu(FLAGS.cpu_devices)
     from magenta_style.training.loop import train

@@ -1,32 +1,34 @@
 """magenta_style: real-time arbitrary neural style transfer (Ghiasi et al., BMVC 2017).
 
 Images everywhere are float32 NHWC in [0, 1].
-"""
-from magenta_style.inference.fast import fast_stylize
-from magenta_style.inference.tiled import stylize_tiled
-from magenta_style.nets.losses import (
-    combine_losses,
-    content_loss,
-    gram_matrix,
-    style_loss,
-    total_loss,
-    total_variation_loss,
-)
-from magenta_style.nets.predictor import build_style_params_head, build_style_predictor
-from magenta_style.nets.stylizer import Stylizer, blend_bottlenecks, build_stylizer
-from magenta_style.nets.transfer import (
-    build_transfer_network,
-    num_style_params,
-    style_norm_depths,
-)
-from magenta_style.nets.vgg import build_vgg16
 
+The names below load on first use (PEP 562): `import magenta_style.<module>` does
+not import TensorFlow by itself, so the entry scripts can set up TensorFlow's
+logging first (cli.runner).
+"""
+import importlib
+
+_EXPORTS = {
+    "magenta_style.inference.fast": ("fast_stylize",),
+    "magenta_style.inference.tiled": ("stylize_tiled",),
+    "magenta_style.nets.losses": ("combine_losses", "content_loss", "gram_matrix", "style_loss",
+                                  "total_loss", "total_variation_loss"),
+    "magenta_style.nets.predictor": ("build_style_params_head", "build_style_predictor"),
+    "magenta_style.nets.stylizer": ("Stylizer", "blend_bottlenecks", "build_stylizer"),
+    "magenta_style.nets.transfer": ("build_transfer_network", "num_style_params",
+                                    "style_norm_depths"),
+    "magenta_style.nets.vgg": ("build_vgg16",),
+}
+_HOME = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_HOME)
 __version__ = "0.1.0"
 
-__all__ = [
-    "Stylizer", "blend_bottlenecks", "build_stylizer", "build_style_params_head", "fast_stylize",
-    "stylize_tiled",
-    "build_style_predictor", "build_transfer_network", "build_vgg16", "combine_losses",
-    "content_loss", "gram_matrix", "num_style_params", "style_loss", "style_norm_depths",
-    "total_loss", "total_variation_loss",
-]
+
+def __getattr__(name):
+    if name in _HOME:
+        return getattr(importlib.import_module(_HOME[name]), name)
+    raise AttributeError(f"module 'magenta_style' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_HOME])

@@ -2,17 +2,88 @@
 
 Scripts keep their flags; this only wraps parsing and the project's error types:
 a `MagentaStyleError` (bad input) or an `OSError` (a path that cannot be read or
-written) is one line and exit 1; any other exception is a bug and keeps its traceback.
+written) is one line and exit 1 (or the error's own `exit_code`: 128 + signal for
+a training run stopped by SIGTERM / SIGINT after saving); any other exception is
+a bug and keeps its traceback.
+
+Importing this module keeps TensorFlow's start-up notices off the console
+(`quiet_tensorflow_startup`), so entry scripts import it before anything that
+imports TensorFlow; `--verbosity` (`-v`) brings them back, with absl's INFO lines.
 """
 import os
 import sys
+import tempfile
 
-from absl import app, flags
+from absl import app, flags, logging
 
-from magenta_style.errors import MagentaStyleError
+from magenta_style.errors import MagentaStyleError, UsageError
 
 # Errors that mean "bad input", reported as one line (exit 1), not a traceback.
 USER_ERRORS = (MagentaStyleError, OSError)
+VERBOSITY_FLAGS = ("--verbosity", "-v", "--v")
+
+
+def verbosity_requested(argv):
+    """True when the command line sets absl's --verbosity (-v)."""
+    return any(arg.split("=", 1)[0] in VERBOSITY_FLAGS for arg in argv[1:])
+
+
+def quiet_tensorflow_startup(argv=None):
+    """Keeps TensorFlow's start-up notices off the console unless --verbosity asks for them.
+
+    Unless TensorFlow is already imported, the command line has --verbosity /
+    -v, or TF_CPP_MIN_LOG_LEVEL is set: sets TF_CPP_MIN_LOG_LEVEL=3 (hides the
+    C++ INFO / WARNING / ERROR lines, among them cuInit's "CUDA error" on
+    machines without a GPU; real failures still arrive as Python exceptions)
+    and imports TensorFlow with file descriptor 2 sent to a temporary file: its
+    native libraries print a few lines while loading, before any log level
+    applies. If that import fails, the captured lines are replayed.
+    """
+    argv = sys.argv if argv is None else argv
+    if ("tensorflow" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ
+            or verbosity_requested(argv)):
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+quiet_tensorflow_startup()
+
+
+def describe_error(error):
+    """One line for a user error: an OSError as 'PATH: reason', not '[Errno 17] ...'."""
+    if isinstance(error, OSError) and error.strerror:
+        where = error.filename if error.filename is not None else ""
+        if error.filename2 is not None:
+            where += f" -> {error.filename2}"
+        return f"{where}: {error.strerror}" if where else error.strerror
+    return str(error)
+
+
+def check_output_dir(path, flag):
+    """UsageError unless `path` is a directory or can be made one (no file in the way)."""
+    current = os.path.abspath(path)
+    while not os.path.exists(current):
+        parent = os.path.dirname(current)
+        if parent == current:
+            return
+        current = parent
+    if not os.path.isdir(current):
+        where = "" if current == os.path.abspath(path) else f" ({current})"
+        raise UsageError(f"--{flag}={path}: exists and is not a directory{where}")
 
 
 def _one_line_parser(argv):
@@ -25,11 +96,17 @@ def _one_line_parser(argv):
 
 
 def run(main):
-    """app.run(main) with one-line flag errors (exit 2) and user errors (exit 1)."""
+    """app.run(main) with one-line flag errors (exit 2) and user errors (exit 1, or the
+    error's `exit_code`); absl's INFO lines only with --verbosity."""
     def guarded(argv):
+        if not flags.FLAGS["verbosity"].present:
+            logging.set_verbosity(logging.WARNING)
         try:
             return main(argv)
         except USER_ERRORS as error:
-            print(f"{os.path.basename(sys.argv[0])}: error: {error}", file=sys.stderr)
-            sys.exit(1)
+            code = getattr(error, "exit_code", 1)
+            kind = "error" if code == 1 else "stopped"
+            print(f"{os.path.basename(sys.argv[0])}: {kind}: {describe_error(error)}",
+                  file=sys.stderr)
+            sys.exit(code)
     app.run(guarded, flags_parser=_one_line_parser)

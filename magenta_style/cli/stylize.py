@@ -15,6 +15,7 @@ import time
 from absl import app, flags
 
 from magenta_style import defaults
+from magenta_style.cli import runner
 from magenta_style.cli.stylize_files import expand_paths, parse_weights, stylize_images
 from magenta_style.errors import MagentaStyleError, UsageError
 
@@ -63,6 +64,7 @@ def main(argv):
     try:
         if not FLAGS.output_dir:
             raise UsageError("--output_dir is required")
+        runner.check_output_dir(FLAGS.output_dir, "output_dir")
         if FLAGS.image_size < 0 or FLAGS.style_image_size <= 0:
             raise UsageError("--image_size must be >= 0 and --style_image_size > 0")
         contents = expand_paths(FLAGS.content_images_paths, "content_images_paths")
@@ -85,7 +87,7 @@ def main(argv):
             output_format=FLAGS.output_format, overwrite=FLAGS.overwrite, grid=FLAGS.grid,
             tile_size=FLAGS.tile_size, precision=FLAGS.precision)
     except (MagentaStyleError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {runner.describe_error(error)}", file=sys.stderr)
         return 1
     print(f"wrote {len(written)} files to {FLAGS.output_dir}" +
           (f"; {failures} failed" if failures else ""))
