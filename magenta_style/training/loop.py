@@ -13,8 +13,8 @@ from magenta_style.data.pipelines import SkippedRecords, content_dataset, style_
 from magenta_style.errors import DataError, MagentaStyleError, UsageError
 from magenta_style.nets import stylizer
 from magenta_style.progress import Progress
-from magenta_style.training.checkpoints import Checkpointer, check_train_dir
 from magenta_style.training import preemption, run_lock
+from magenta_style.training.checkpoints import Checkpointer, check_train_dir
 from magenta_style.training.models import build_models, initialize_from
 from magenta_style.training.steps import make_optimizer, make_train_step
 from magenta_style.training.strategies import is_chief, make_strategy, num_workers
