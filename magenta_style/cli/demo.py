@@ -15,7 +15,7 @@ import time
 from absl import app, flags
 
 from magenta_style import defaults, image_io
-from magenta_style.cli import samples
+from magenta_style.cli import runner, samples
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("output_dir", "demo_output", "Where the demo writes its PNGs.")
@@ -33,10 +33,11 @@ def _strip(paths):
 def main(argv):
     del argv
     from magenta_style.cli import stylize_files
-    from magenta_style.errors import ModelSpecError
+    from magenta_style.errors import ModelSpecError, UsageError
     from magenta_style.weights import load_model
 
     try:
+        runner.check_output_dir(FLAGS.output_dir, "output_dir")
         contents = [samples.sample_path(name) for name in samples.CONTENTS]
         styles = [samples.sample_path(name) for name in samples.STYLES]
         start = time.perf_counter()
@@ -61,8 +62,8 @@ def main(argv):
         failures += failed
         blend = os.path.join(out, "blend_grid.png")
         image_io.save_image(_strip(coffee + written), blend, overwrite=FLAGS.overwrite)
-    except (ModelSpecError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (ModelSpecError, UsageError, OSError) as error:
+        print(f"error: {runner.describe_error(error)}", file=sys.stderr)
         return 1
     print(f"demo written to {out}/: stylized_grid.png, interpolation_strip.png, blend_grid.png")
     return 1 if failures else 0
