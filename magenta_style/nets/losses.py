@@ -16,8 +16,9 @@ class LayerWeightsError(MagentaStyleError, ValueError):
     """A loss-weights dict (or its JSON text) that names no or unknown VGG endpoints."""
 
 
-def parse_layer_weights(value, flag):
-    """JSON text like '{"vgg_16/conv3": 1}' (or a dict) -> {endpoint: float}, validated.
+def parse_layer_weights(value, flag, network=None):
+    """JSON text like '{"vgg_16/conv3": 1}' (or a dict) -> {endpoint: float}, validated
+    against `network`'s endpoints (any loss network's when None).
 
     `flag` names the option in the one-line LayerWeightsError (`--content_weights: ...`).
     """
@@ -27,21 +28,30 @@ def parse_layer_weights(value, flag):
         except json.JSONDecodeError as error:
             raise LayerWeightsError(f"--{flag}: not valid JSON ({error.msg}): {value!r}") from None
     try:
-        return validate_layer_weights(value, flag.replace("_weights", ""))
+        return validate_layer_weights(value, flag.replace("_weights", ""), network)
     except ValueError as error:
         raise LayerWeightsError(f"--{flag}: {error}") from None
 
 
-def validate_layer_weights(weights, kind):
-    """Checks a JSON-style weights dict like {"vgg_16/conv3": 1.0}; returns it as floats."""
+def validate_layer_weights(weights, kind, network=None):
+    """Checks a JSON-style weights dict like {"vgg_16/conv3": 1.0} against `network`'s
+    endpoints (any loss network's when None); returns it as floats."""
     if not isinstance(weights, dict) or not weights:
         raise ValueError(f"{kind} weights must be a non-empty dict like {{\"vgg_16/conv3\": 1}}, "
                          f"got {weights!r}")
-    unknown = sorted(set(weights) - set(vgg.ENDPOINTS))
+    networks = [network] if network else list(vgg.NETWORKS)
+    known = [name for each in networks for name in vgg.endpoints(each)]
+    unknown = sorted(set(weights) - set(known))
     if unknown:
         raise ValueError(f"unknown {kind} layer(s) {', '.join(unknown)}; "
-                         f"known VGG-16 endpoints: {', '.join(vgg.ENDPOINTS)}")
+                         f"known {'/'.join(networks)} endpoints: {', '.join(known)}")
     return {name: float(value) for name, value in weights.items()}
+
+
+def default_layer_weights(network=defaults.LOSS_NETWORK, use="train"):
+    """(content weights, style weights) of `network` for use 'train' or 'eval', as new dicts."""
+    vgg.scope_of(network)  # ValueError for an unknown network
+    return tuple(dict(weights) for weights in defaults.LAYER_WEIGHTS[network][use])
 
 
 def gram_matrix(features):
@@ -98,16 +108,18 @@ def total_loss(content_images, style_images, stylized_images, loss_network,
     Args:
       content_images, style_images, stylized_images: float32 [B, H, W, 3] in
         [0, 1] (style images may have another size).
-      loss_network: `vgg.build_vgg16()` model.
-      content_weights, style_weights: JSON-style dicts; training defaults if None.
+      loss_network: `vgg.build_vgg(...)` model.
+      content_weights, style_weights: JSON-style dicts; the loss network's training
+        defaults if None.
     Returns:
       (total_loss scalar, dict with total_loss, total_content_loss,
        content_loss/<l>, weighted_content_loss/<l>, total_style_loss,
        style_loss/<l>, weighted_style_loss/<l>, total_variation_loss,
        weighted_total_variation_loss).
     """
-    content_weights = content_weights or defaults.TRAIN_CONTENT_WEIGHTS
-    style_weights = style_weights or defaults.TRAIN_STYLE_WEIGHTS
+    default_content, default_style = default_layer_weights(vgg.network_of(loss_network))
+    content_weights = content_weights or default_content
+    style_weights = style_weights or default_style
     stylized_endpoints = loss_network(stylized_images)
     content_endpoints = loss_network(content_images)
     style_endpoints = loss_network(style_images)

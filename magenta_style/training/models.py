@@ -10,7 +10,7 @@ from magenta_style.nets import stylizer
 from magenta_style.weights import load_model
 from magenta_style.weights import slim as slim_backbones
 from magenta_style.weights.run_dir import checkpoint_prefix
-from magenta_style.weights.vgg import load_vgg16
+from magenta_style.weights.vgg import load_vgg
 
 Models = collections.namedtuple("Models", "model loss_network teacher frozen_head")
 
@@ -45,7 +45,7 @@ def copy_weights(source, target, what):
 
 
 def build_models(config):
-    """Stylizer (trainable), frozen VGG-16 and, for --distill_from, the frozen teacher.
+    """Stylizer (trainable), the frozen loss network (--loss_network) and, for --distill_from, the frozen teacher.
 
     Call inside `strategy.scope()`. With distillation, when the teacher's alpha
     equals the student's, the head + transfer network are copied from the
@@ -54,7 +54,7 @@ def build_models(config):
     """
     if config.vgg_weights == RANDOM:
         _warn_random("--vgg_weights")
-    loss_network = load_vgg16(config.vgg_weights)
+    loss_network = load_vgg(config.loss_network, config.vgg_weights)
     model = build_predictor_stylizer(config.model_type, config.alpha, config.predictor_weights)
     teacher, frozen_head = None, False
     if config.distill_from:

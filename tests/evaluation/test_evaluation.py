@@ -21,7 +21,7 @@ from magenta_style.evaluation.loop import (
     load_content_images,
 )
 from magenta_style.evaluation.models import EvalModel, from_stylizer, load_eval_model
-from magenta_style.evaluation.reports import OUTPUT_FILES, weights_fingerprint
+from magenta_style.evaluation.reports import OUTPUT_FILES, PER_STYLE_FILE, weights_fingerprint
 from magenta_style.nets import stylizer, vgg
 from tests import ROOT, fake_data
 
@@ -279,3 +279,27 @@ def test_released_mobile_model_and_its_exported_saved_model(sets, loss_network, 
         for name in ("mean", "p10", "p90"):
             assert exported["losses"]["unobserved"][key][name] == pytest.approx(
                 values[name], rel=1e-3, abs=1e-7), (key, name)
+
+
+def test_identity_floor_in_metrics_and_csv(sets, loss_network, mobile_model, tmp_path):
+    """Beside the model's losses, the identity's (content returned unchanged): equal to those
+    of a model that returns its content, and the share of styles where the model beats it."""
+    baseline = run_evaluation(identity_model(), loss_network, sets, tmp_path / "identity",
+                              observed=False)
+    assert baseline["identity"] == baseline["losses"]  # the identity model is the identity
+    assert baseline["versus_identity"]["unobserved"]["total_style_loss"] == {
+        "share_below": 0.0, "median_ratio": 1.0}
+    metrics = run_evaluation(from_stylizer(mobile_model[0]), loss_network, sets,
+                             tmp_path / "model", observed=False)
+    assert metrics["identity"] == baseline["losses"]
+    with open(tmp_path / "model" / PER_STYLE_FILE, newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    model_style = np.array([float(row["total_style_loss"]) for row in rows])
+    identity_style = np.array([float(row["identity/total_style_loss"]) for row in rows])
+    assert identity_style.mean() == pytest.approx(
+        baseline["losses"]["unobserved"]["total_style_loss"]["mean"], rel=1e-12)
+    assert [int(row["beats_identity"]) for row in rows] == list(
+        (model_style < identity_style).astype(int))
+    versus = metrics["versus_identity"]["unobserved"]["total_style_loss"]
+    assert versus["share_below"] == pytest.approx(np.mean(model_style < identity_style))
+    assert versus["median_ratio"] == pytest.approx(np.median(model_style / identity_style))

