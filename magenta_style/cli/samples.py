@@ -22,6 +22,10 @@ STYLE_PICTURES = (
     "coins.png", "moon.png", "text.png", "cell.png", "color.png", "chessboard_RGB.png",
     "logo.png", "phantom.png", "horse.png", "matplotlib:Minduka_Present_Blue_Pack.png",
 )
+# The four on which the released mobile model's VGG-19 style loss is highest relative to
+# the identity's (BENCHMARKS.md): README's fine-tuning demonstration trains on them.
+FINE_TUNING_STYLES = ("chessboard_RGB.png", "color.png", "logo.png",
+                      "matplotlib:Minduka_Present_Blue_Pack.png")
 # Training content: random crops of these photos (coffee stays out: the held-out photo).
 TRAINING_PHOTOS = ("astronaut.png", "chelsea.png", "rocket.jpg", "motorcycle_left.png")
 PACKAGES = {"skimage": ("skimage.data", ""), "matplotlib": ("matplotlib", "mpl-data/sample_data")}
@@ -75,11 +79,12 @@ def write_sample_folders(output_dir, num_crops=96, crop_size=160, seed=0, overwr
 
       content_train/NNN.jpg   `num_crops` crops of TRAINING_PHOTOS
       content_eval/<photo>.png  the CONTENTS photos, whole
-      styles/<picture>.png    every STYLE_PICTURES picture, whole
+      styles/<picture>.png    every STYLE_PICTURES picture, whole, and the same split into
+      styles_finetune/ (FINE_TUNING_STYLES) and styles_heldout/ (the others)
     Returns {folder name: path}.
     """
-    folders = {name: os.path.join(output_dir, name)
-               for name in ("content_train", "content_eval", "styles")}
+    folders = {name: os.path.join(output_dir, name) for name in (
+        "content_train", "content_eval", "styles", "styles_finetune", "styles_heldout")}
     for index, crop in enumerate(random_crops(TRAINING_PHOTOS, num_crops, crop_size, seed)):
         image_io.save_image(crop, os.path.join(folders["content_train"], f"{index:03d}.jpg"),
                             overwrite=overwrite, quality=92)
@@ -88,6 +93,8 @@ def write_sample_folders(output_dir, num_crops=96, crop_size=160, seed=0, overwr
             folders["content_eval"], os.path.splitext(name)[0] + ".png"), overwrite=overwrite)
     for name in STYLE_PICTURES:
         stem = os.path.splitext(name.rpartition(":")[2])[0]
-        image_io.save_image(load_rgb(name), os.path.join(folders["styles"], stem + ".png"),
-                            overwrite=overwrite)
+        split = "styles_finetune" if name in FINE_TUNING_STYLES else "styles_heldout"
+        for folder in ("styles", split):
+            image_io.save_image(load_rgb(name), os.path.join(folders[folder], stem + ".png"),
+                                overwrite=overwrite)
     return folders

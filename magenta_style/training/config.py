@@ -57,6 +57,7 @@ class TrainConfig:
     model_type: str = "full"
     alpha: Optional[float] = None  # None: the model type's default
     init_from: Optional[str] = None
+    freeze_batch_norm: bool = False  # BatchNorm layers keep (and use) their moving statistics
     distill_from: Optional[str] = None
     distill_bottleneck_weight: float = defaults.DISTILL_BOTTLENECK_WEIGHT
     save_interval_steps: int = defaults.SAVE_INTERVAL_STEPS

@@ -2,6 +2,7 @@
 import collections
 import math
 
+import keras
 from absl import logging
 
 from magenta_style.defaults import RANDOM
@@ -44,6 +45,17 @@ def copy_weights(source, target, what):
     target.set_weights(source.get_weights())
 
 
+def freeze_batch_norm(model):
+    """Every BatchNormalization layer of `model` (nested ones too) runs in inference mode,
+    on its moving statistics, and stops learning: for fine-tuning a trained model.
+    Returns how many layers were frozen."""
+    norms = [layer for layer in model._flatten_layers(include_self=False, recursive=True)  # pylint: disable=protected-access
+             if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in norms:
+        layer.trainable = False  # Keras 3: a non-trainable BatchNormalization uses moving stats
+    return len(norms)
+
+
 def build_models(config):
     """Stylizer (trainable), the frozen loss network (--loss_network) and, for --distill_from, the frozen teacher.
 
@@ -56,6 +68,8 @@ def build_models(config):
         _warn_random("--vgg_weights")
     loss_network = load_vgg(config.loss_network, config.vgg_weights)
     model = build_predictor_stylizer(config.model_type, config.alpha, config.predictor_weights)
+    if config.freeze_batch_norm:
+        freeze_batch_norm(model)
     teacher, frozen_head = None, False
     if config.distill_from:
         teacher = load_model(config.distill_from)

@@ -16,6 +16,9 @@ def test_sample_folders_hold_rgb_pictures_and_reproducible_crops(tmp_path):
         os.path.splitext(name)[0] + ".png" for name in samples.CONTENTS)
     assert len(os.listdir(folders["styles"])) == len(samples.STYLE_PICTURES)
     assert "Minduka_Present_Blue_Pack.png" in os.listdir(folders["styles"])  # from matplotlib
+    assert sorted(os.listdir(folders["styles_finetune"]) + os.listdir(
+        folders["styles_heldout"])) == sorted(os.listdir(folders["styles"]))
+    assert len(os.listdir(folders["styles_finetune"])) == len(samples.FINE_TUNING_STYLES)
     crops = samples.random_crops(samples.TRAINING_PHOTOS, 5, 40, seed=3)
     assert all(crop.shape == (40, 40, 3) and crop.dtype == np.uint8 for crop in crops)
     np.testing.assert_array_equal(crops[4], samples.random_crops(samples.TRAINING_PHOTOS, 5, 40,

@@ -51,6 +51,7 @@ def test_fine_tuning_with_real_vgg19_lowers_a_held_photos_style_loss():
     from magenta_style.cli import samples
     from magenta_style.errors import MagentaStyleError
     from magenta_style.nets.losses import default_layer_weights
+    from magenta_style.training.models import freeze_batch_norm
     from magenta_style.training.steps import make_optimizer, stylization_losses
     from magenta_style.weights import PRETRAINED_MOBILE, load_model
     from magenta_style.weights.vgg import load_vgg
@@ -59,6 +60,7 @@ def test_fine_tuning_with_real_vgg19_lowers_a_held_photos_style_loss():
         model = load_model(PRETRAINED_MOBILE)
     except MagentaStyleError as error:
         pytest.skip(str(error))
+    freeze_batch_norm(model)  # train.py --freeze_batch_norm: the released BatchNorm is folded
     size = 96
     keras.utils.set_random_seed(0)
 

@@ -271,3 +271,20 @@ def test_dataset_fn_wires_train_flags_to_data_pipelines(tmp_path):
     assert batch["style_original"].shape == (2, SIZE, SIZE, 3)
     assert batch["style"].shape[0] == 2 and 128 <= min(batch["style"].shape[1:3]) < 300
     assert skipped.result() >= 1  # the 3 styles include the corrupt one (counted per epoch)
+
+
+def test_freeze_batch_norm_trains_in_inference_mode():
+    """--freeze_batch_norm: BatchNorm layers use their moving statistics in training mode
+    and stop learning; everything else still trains."""
+    from magenta_style.training.models import freeze_batch_norm
+    model = build_stylizer("mobile", build_size=64)
+    trainable = len(model.trainable_variables)
+    style = tf.random.stateless_uniform([2, 64, 64, 3], seed=[5, 6])
+    assert not np.allclose(model.style_bottleneck(style, training=True),
+                           model.style_bottleneck(style, training=False), atol=1e-4)
+    frozen = freeze_batch_norm(model)
+    assert frozen == len([layer for layer in model._flatten_layers(include_self=False)
+                          if isinstance(layer, keras.layers.BatchNormalization)]) > 0
+    assert 0 < len(model.trainable_variables) < trainable
+    np.testing.assert_allclose(model.style_bottleneck(style, training=True),
+                               model.style_bottleneck(style, training=False), atol=1e-5)
