@@ -1,6 +1,7 @@
 """Gradients reach every trainable variable, and a tiny training run lowers the loss."""
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from magenta_style import build_stylizer, build_vgg16, total_loss
@@ -95,6 +96,7 @@ def test_fine_tuning_with_real_vgg19_lowers_a_held_photos_style_loss():
     before = held_style_loss()
     history = [float(step(contents[i % 4 * 2:i % 4 * 2 + 2])) for i in range(FINE_TUNING_STEPS)]
     after = held_style_loss()
+    print(f"held photo's style loss {before:.4g} -> {after:.4g} ({after / before:.3f}x)")
     assert all(np.isfinite(history))
     assert after < HELD_STYLE_LOSS_FRACTION * before, (before, after)
 
@@ -102,4 +104,4 @@ def test_fine_tuning_with_real_vgg19_lowers_a_held_photos_style_loss():
 STYLE = "chessboard_RGB.png"
 FINE_TUNING_LEARNING_RATE = 1e-3
 FINE_TUNING_STEPS = 30
-HELD_STYLE_LOSS_FRACTION = 0.7  # measured: see the assertion message on failure
+HELD_STYLE_LOSS_FRACTION = 0.8  # measured 0.64 (1.52e8 -> 9.8e7), 30 steps, 4.7 min on a loaded 2-core CPU
