@@ -244,6 +244,13 @@ def test_cli_allow_fewer_and_errors(sets, mobile_model, tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith(
         "evaluate.py: error: --style_weights: unknown style layer(s) vgg_16/conv9")
+    # Loss weights are checked against the chosen loss network's endpoints.
+    result = evaluate_cli(*common, f"--eval_dir={tmp_path / 'x'}", "--loss_network=vgg19",
+                          '--content_weights={"vgg_16/conv3": 1}')
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "evaluate.py: error: --content_weights: unknown content layer(s) vgg_16/conv3; "
+        "known vgg19 endpoints: vgg_19/conv1")
 
 
 @pytest.mark.slow
