@@ -68,12 +68,12 @@ class VGGPreprocess(keras.layers.Layer):
         return ops.cast(inputs, "float32") * 255.0 - mean
 
 
-def build_vgg(network=defaults.LOSS_NETWORK):
+def build_vgg(network=defaults.LOSS_NETWORK, name=None):
     """Builds the loss network with random weights (`weights.vgg.load_vgg` fills them).
 
     Returns:
-      Model (named 'vgg_16' / 'vgg_19') [B, H, W, 3] in [0, 1] -> {endpoint name:
-      float32 [B, h, w, c]}. Frozen.
+      Model (named `name`, default 'vgg_16' / 'vgg_19') [B, H, W, 3] in [0, 1] ->
+      {endpoint name: float32 [B, h, w, c]}. Frozen.
     """
     scope, counts = scope_of(network), NETWORKS[network][1]
     image = keras.Input((None, None, 3), name="image")
@@ -86,11 +86,11 @@ def build_vgg(network=defaults.LOSS_NETWORK):
         outputs[f"{scope}/conv{block}"] = x
         x = layers.AveragePooling2D(2, 2, padding="valid", name=f"pool{block}")(x)
         outputs[f"{scope}/pool{block}"] = x
-    model = keras.Model(image, outputs, name=scope)
+    model = keras.Model(image, outputs, name=name or scope)
     model.trainable = False
     return model
 
 
-def build_vgg16():
-    """`build_vgg('vgg16')`."""
-    return build_vgg("vgg16")
+def build_vgg16(name=None):
+    """`build_vgg('vgg16', name)`."""
+    return build_vgg("vgg16", name)
