@@ -1,6 +1,6 @@
 """Keras layers of the transfer network: reflect padding, conditional style norm,
 nearest-neighbour upsampling, padding to a multiple of the network stride and
-cropping back.
+cropping back, and TF "SAME" zero padding (for Keras' MobileNetV2).
 
 The shape-changing layers keep their channel count static even when H and W
 are unknown, so a resizable model converts to TFLite builtin ops.
@@ -140,3 +140,49 @@ class CropLike(keras.layers.Layer):
     def compute_output_shape(self, input_shapes):
         x_shape, reference_shape = input_shapes
         return (x_shape[0], reference_shape[1], reference_shape[2], x_shape[3])
+
+
+def same_pads(size, kernel_size, stride):
+    """(before, after) zero padding of TF's "SAME" along one axis of `size` (an int or a scalar tensor).
+
+    pad_total = max(k - s, 0) if size % s == 0 else max(k - size % s, 0); before = total // 2:
+    for k = 3, s = 2 that is (0, 1) on even sizes and (1, 1) on odd ones.
+    """
+    remainder = size % stride
+    if isinstance(remainder, int):
+        total = max(kernel_size - (stride if remainder == 0 else remainder), 0)
+    else:
+        total = ops.maximum(kernel_size - ops.where(ops.equal(remainder, 0), stride, remainder), 0)
+    return total // 2, total - total // 2
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class SamePadding2D(keras.layers.Layer):
+    """Zero-pads H and W as TF's "SAME" does for a (kernel_size, stride) conv, so a VALID conv after it
+    equals a SAME one, for any size (known or not at trace time).
+
+    Keras' MobileNetV2 pads its stride-2 depthwise convs (0, 1) whatever the size; TF-slim's
+    (Magenta's) use SAME, which pads odd sizes (1, 1). [B, H, W, C] -> [B, H + pad_h, W + pad_w, C].
+    """
+
+    def __init__(self, kernel_size, stride, **kwargs):
+        super().__init__(**kwargs)
+        self.kernel_size = int(kernel_size)
+        self.stride = int(stride)
+        if self.kernel_size < 1 or self.stride < 1:
+            raise ValueError(f"kernel_size and stride must be >= 1, got {kernel_size}, {stride}")
+
+    def call(self, inputs):
+        shape = ops.shape(inputs)
+        pad_h = same_pads(shape[1], self.kernel_size, self.stride)
+        pad_w = same_pads(shape[2], self.kernel_size, self.stride)
+        padded = ops.pad(inputs, [[0, 0], list(pad_h), list(pad_w), [0, 0]])
+        return _with_static_channels(padded, inputs.shape[-1])
+
+    def compute_output_shape(self, input_shape):
+        def grow(size):
+            return None if size is None else size + sum(same_pads(size, self.kernel_size, self.stride))
+        return (input_shape[0], grow(input_shape[1]), grow(input_shape[2]), input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "kernel_size": self.kernel_size, "stride": self.stride}

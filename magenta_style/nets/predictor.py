@@ -8,7 +8,8 @@ beta and a gamma 1x1 conv -> flat style params [B, 2 * sum(depths)].
 The Inception-v3 backbone is built here with Magenta's settings (ReLU6,
 BatchNorm without scale, decay 0.9997, epsilon 1e-3) and slim's layer names
 (`Mixed_5b_Branch_1_Conv2d_0b_5x5` for `InceptionV3/Mixed_5b/Branch_1/Conv2d_0b_5x5`),
-so checkpoints map by name. MobileNetV2 is Keras' own, cut at `out_relu`.
+so checkpoints map by name. MobileNetV2 is Keras' own, cut at `out_relu`, with its
+stride-2 paddings made TF's "SAME" ones (as slim's, for any style size).
 """
 import re
 
@@ -17,6 +18,7 @@ from keras import layers
 
 from magenta_style import defaults
 from magenta_style.nets import transfer
+from magenta_style.nets.layers import SamePadding2D
 from magenta_style.nets.transfer import keras_name
 
 INCEPTION_V3 = "inception_v3"
@@ -169,7 +171,24 @@ def build_mobilenet_v2_backbone(weights=None, name="MobilenetV2"):
     """
     backbone = keras.applications.MobileNetV2(input_shape=(None, None, 3), alpha=1.0,
                                               include_top=False, weights=weights)
+    backbone = keras.models.clone_model(backbone, clone_function=_same_padding)
     return keras.Model(backbone.input, backbone.output, name=name)
+
+
+# Keras' MobileNetV2 pads before each stride-2 3x3 depthwise conv (VALID) by (0, 1) on H and W
+# whatever the size, which is TF's SAME padding only for even sizes; slim's MobilenetV2
+# (Magenta's) uses SAME: (1, 1) on odd sizes. Without this the bottleneck of a style whose
+# sides are not multiples of 32 differs from Magenta's (e.g. 256 x 341).
+MOBILENET_PAD_KERNEL, MOBILENET_PAD_STRIDE = 3, 2
+
+
+def _same_padding(layer):
+    """clone_model hook: Keras' ZeroPadding2D -> SamePadding2D (same name); other layers kept as is."""
+    if not isinstance(layer, layers.ZeroPadding2D):
+        return layer  # weights and all: no copy
+    if tuple(map(tuple, layer.padding)) != ((0, 1), (0, 1)):
+        raise ValueError(f"{layer.name}: unexpected MobileNetV2 padding {layer.padding}")
+    return SamePadding2D(MOBILENET_PAD_KERNEL, MOBILENET_PAD_STRIDE, name=layer.name)
 
 
 def build_style_predictor(predictor=INCEPTION_V3, weights=None,

@@ -8,6 +8,7 @@ from magenta_style.nets.layers import (
     NearestUpsampling2D,
     PadToMultiple,
     ReflectionPadding2D,
+    SamePadding2D,
 )
 from magenta_style.nets.vgg import VGGPreprocess
 from tests.layer_testing import run_layer_test
@@ -22,6 +23,7 @@ IMAGE = RNG.rand(2, 6, 7, 3).astype(np.float32)  # distinct B, H, W, C
      [IMAGE * 4 - 1, RNG.randn(2, 3).astype(np.float32), RNG.rand(2, 3).astype(np.float32)],
      (2, 6, 7, 3), None),
     (PadToMultiple, {"multiple": 4}, IMAGE, (2, 8, 8, 3), None),
+    (SamePadding2D, {"kernel_size": 3, "stride": 2}, IMAGE, (2, 7, 9, 3), None),
     (NearestUpsampling2D, {"size": 2}, IMAGE, (2, 12, 14, 3), None),
     (CropLike, {}, [IMAGE, IMAGE[:, :5, :4, :1]], (2, 5, 4, 3), None),
     (VGGPreprocess, {}, IMAGE, (2, 6, 7, 3), "float32"),
@@ -86,3 +88,29 @@ def test_shape_changing_layers_keep_static_channels_with_unknown_sizes():
 
     x = tf.random.uniform([1, 3, 2, 5])
     np.testing.assert_array_equal(shapes(x).numpy(), np.repeat(np.repeat(x.numpy(), 2, 1), 2, 2))
+
+
+@pytest.mark.parametrize("height,width", [(8, 8), (7, 9), (6, 5), (1, 2)])
+@pytest.mark.parametrize("kernel_size,stride", [(3, 2), (5, 2), (3, 1), (1, 2), (4, 3)])
+def test_same_padding_then_valid_conv_is_tf_same(height, width, kernel_size, stride):
+    """Pads as TF's SAME (numpy formula), eager and with H, W unknown at trace time."""
+    rng = np.random.RandomState(2)
+    x = rng.rand(1, height, width, 2).astype(np.float32)
+    kernel = rng.randn(kernel_size, kernel_size, 2, 1).astype(np.float32)
+
+    def pads(size):
+        total = max(kernel_size - (stride if size % stride == 0 else size % stride), 0)
+        return total // 2, total - total // 2
+
+    expected_padding = np.pad(x, [(0, 0), pads(height), pads(width), (0, 0)])
+    layer = SamePadding2D(kernel_size, stride)
+    np.testing.assert_array_equal(layer(x).numpy(), expected_padding)
+    dynamic = tf.function(layer.call, input_signature=[tf.TensorSpec([1, None, None, 2])])
+    np.testing.assert_array_equal(dynamic(x).numpy(), expected_padding)
+    same = tf.nn.conv2d(x, kernel, stride, "SAME")
+    np.testing.assert_allclose(tf.nn.conv2d(dynamic(x), kernel, stride, "VALID"), same, atol=1e-6)
+
+
+def test_same_padding_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="must be >= 1"):
+        SamePadding2D(3, 0)

@@ -65,6 +65,16 @@ def test_mobile_predictor_features(mobile):
     assert backbone.layers[-1].name == "out_relu"
 
 
+def test_mobile_predictor_pads_like_tf_same_at_any_size(mobile):
+    """TF's SAME (slim's MobilenetV2) gives ceil(n / 32) features, also with H, W unknown at
+    trace time; Keras' own (0, 1) padding gave 10 for 341 (the CLI's 256 x 341 style)."""
+    backbone = mobile.style_predictor.get_layer("MobilenetV2")
+    features = tf.function(backbone, input_signature=[tf.TensorSpec([1, None, None, 3])])
+    assert features(tf.random.uniform([1, 256, 341, 3])).shape == (1, 8, 11, 1280)
+    assert features(tf.random.uniform([1, 97, 83, 3])).shape == (1, 4, 3, 1280)
+    assert not any(type(layer).__name__ == "ZeroPadding2D" for layer in backbone.layers)
+
+
 def test_transfer_layer_names_follow_reference_scopes(full):
     names = {layer.name for layer in full.transfer_network.layers}
     for scope in ["contract/conv1", "contract/conv2", "contract/conv3"]:

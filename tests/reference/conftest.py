@@ -22,8 +22,8 @@ from tests.reference import reference_job
 FULL_CONTENT_SIZES = ((64, 64), (37, 53), (30, 46), (9, 11), (5, 6), (227, 301))
 MOBILE_CONTENT_SIZES = ((64, 64), (37, 53), (30, 46), (5, 6))
 FULL_STYLE_SIZE = (97, 83)  # odd: Inception-v3 to Mixed_6e needs >= 75 px
-# MobileNetV2 matches Magenta's only when H and W are multiples of 32 (see
-# test_mobile_predictor_odd_style_sizes); Magenta's own style size is 256.
+# A multiple of 32 (Magenta's own style size is 256); test_mobile_predictor_odd_style_sizes
+# covers sizes that are not (SamePadding2D: TF's SAME padding of slim's MobilenetV2).
 MOBILE_STYLE_SIZE = (96, 64)
 MOBILE_ODD_STYLE_SIZES = ((96, 80), (97, 83))
 # Magenta's loss graph builds VGG-16 to fc8 (a 7x7 VALID conv on pool5): >= 224 px.

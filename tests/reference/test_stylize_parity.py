@@ -57,8 +57,6 @@ def test_mobile_model_equals_magenta_cropped(reference, index, size):
            "style_mobile")
 
 
-@pytest.mark.xfail(strict=True, reason="Keras' MobileNetV2 pads stride-2 convs (0, 1) whatever "
-                   "the size; TF's SAME padding (Magenta) pads (1, 1) for odd sizes")
 @pytest.mark.parametrize("index,size", list(enumerate(MOBILE_ODD_STYLE_SIZES)), ids=str)
 def test_mobile_predictor_odd_style_sizes(reference, index, size):
     """Style sizes whose halvings hit an odd size on the way to 1/32 (e.g. 80 -> 5 -> 3)."""
