@@ -15,6 +15,7 @@ from magenta_style import defaults
 from magenta_style.nets import stylizer, vgg
 from tests.fake_data import random_image
 from tests.reference import reference_job
+from tests.tf1_checkpoint import tf1_variables
 
 # Content sizes: square, odd, even but not a multiple of 4, near the minimum (5: contract/conv3
 # then holds 2 x 2 values), and the 227 x 301 photo of issue #11 (full model only: the mobile
@@ -97,8 +98,8 @@ class Reference:
         self.full = stylizer.build_stylizer("full")
         self.mobile = stylizer.build_stylizer("mobile")
         self.vgg = vgg.build_vgg16(None)
-        self.full_variables = reference_job.tf1_variables(self.full, "full")
-        self.mobile_variables = reference_job.tf1_variables(self.mobile, "mobile")
+        self.full_variables = tf1_variables(self.full, "full")
+        self.mobile_variables = tf1_variables(self.mobile, "mobile")
         self.vgg_variables = reference_job.vgg_variables(self.vgg)
         vgg_arrays = reference_job.randomize(self.vgg_variables, seed=100)
         full_arrays = reference_job.randomize(self.full_variables, seed=101)
