@@ -8,7 +8,6 @@ import pytest
 from tests import ROOT
 
 
-
 @pytest.mark.slow
 def test_dry_device_suite_prints_every_row():
     env = dict(os.environ, PYTHON=sys.executable, DEVICE_SUITE_TIMEOUT_S="1500")
