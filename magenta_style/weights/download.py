@@ -7,11 +7,10 @@ paths, `..`, links and devices, so a hostile archive cannot write outside `targe
 """
 import os
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 
-from magenta_style import defaults
+from magenta_style import defaults, image_io
 from magenta_style.errors import ModelSpecError
 from magenta_style.progress import Progress
 
@@ -29,21 +28,13 @@ def download(url, path, timeout=defaults.DOWNLOAD_TIMEOUT_S, log=None):
     Raises DownloadError when the server cannot be reached, answers an error, or the
     connection ends before the announced length.
     """
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=directory)
-    try:
-        with os.fdopen(descriptor, "wb") as output:
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
-                    _copy(response, output, url, log)
-            except (urllib.error.URLError, OSError, ValueError) as error:
-                reason = getattr(error, "reason", None) or error
-                raise DownloadError(f"{url}: download failed ({reason})") from None
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    with image_io.atomic_path(path, overwrite=True) as temporary, open(temporary, "wb") as output:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                _copy(response, output, url, log)
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            reason = getattr(error, "reason", None) or error
+            raise DownloadError(f"{url}: download failed ({reason})") from None
     return path
 
 
