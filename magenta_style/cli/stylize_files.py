@@ -15,7 +15,7 @@ from PIL import Image
 
 from magenta_style import defaults, image_io
 from magenta_style.errors import UsageError
-from magenta_style.inference import color, fast, tiled
+from magenta_style.inference import color, fast, fast_predictor, tiled
 from magenta_style.nets import transfer
 from magenta_style.progress import Progress
 
@@ -116,7 +116,7 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
 
     Content images with more than 4 tile_size^2 pixels are stylized in tiles (exact, bounded
     memory, inference/tiled.py), the others by inference/fast.py's graph; `precision` is that
-    of their convolutions.
+    of their convolutions. Style images go through inference/fast_predictor.py's graph.
     Returns (list of written paths, number of failures). Failures (unreadable
     inputs, existing outputs without `overwrite`) are printed as one line each
     to `errors` (default stderr) and the remaining images are still done;
@@ -134,8 +134,10 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
         failures += 1
         print(f"error: {message}", file=errors, flush=True)
 
+    predict = fast_predictor.fast_style_bottleneck(model)
+
     def bottleneck_of(array):
-        return model.style_bottleneck(tf.constant(array[None]))  # [1, 100]
+        return predict(tf.constant(array[None]))  # [1, 100]
 
     styles = _styles(style_paths, style_image_size, style_square_crop, style_blend_weights,
                      bottleneck_of, fail)

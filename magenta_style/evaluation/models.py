@@ -32,9 +32,10 @@ class EvalModel:
 
 def from_stylizer(model, identity=None):
     """EvalModel of a `stylizer.Stylizer`; identity gets its type, alpha and weights hash."""
+    from magenta_style.inference.fast_predictor import fast_style_bottleneck
     from magenta_style.nets import stylizer as stylizer_lib
     return EvalModel(
-        tf.function(lambda style: model.style_bottleneck(style)),
+        fast_style_bottleneck(model),
         tf.function(lambda content, bottleneck: model.stylize(content, bottleneck)),
         {"kind": "stylizer", "model_type": stylizer_lib.model_type_of(model),
          "alpha": model.alpha, "weights_sha256": weights_fingerprint(model.weights),
