@@ -59,12 +59,13 @@ def _spatial_size(x):
     return tuple(x.shape[axis] if x.shape[axis] is not None else dynamic[axis] for axis in (1, 2))
 
 
-def conv_space_to_depth(x, kernel, size, bias=None):
+def conv_space_to_depth(x, kernel, size, bias=None, activation=None):
     """== VALID stride-1 conv of x with the original size x size kernel, given `kernel` =
     space_to_depth_kernel(original).
 
-    bias: [4O], the original bias repeated per output phase, added before depth_to_space
-    (where TFLite fuses it into the conv); the result is float32 then, else the kernel's dtype.
+    bias: [4O], the original bias repeated per output phase, and then activation (elementwise),
+    applied before depth_to_space, where TFLite fuses them into the conv (an int8 conv then
+    quantizes only the ReLU's range); the result is float32 with a bias, else the kernel's dtype.
     """
     height, width = _spatial_size(x)
     pads = (height % 2, width % 2)
@@ -74,6 +75,8 @@ def conv_space_to_depth(x, kernel, size, bias=None):
     y = _conv(tf.nn.space_to_depth(x, 2), kernel)
     if bias is not None:
         y = tf.nn.bias_add(tf.cast(y, tf.float32), bias)
+    if activation is not None:
+        y = activation(y)
     return tf.nn.depth_to_space(y, 2)[:, :height - size + 1, :width - size + 1]
 
 
@@ -151,12 +154,13 @@ class InferenceKernels:
         return norms
 
     def contract(self, index, padded):
-        """contract/conv<index + 1> + its folded BatchNorm, before the ReLU."""
+        """contract/conv<index + 1> + its folded BatchNorm + ReLU."""
         size, stride, kernel, bias = self.contract_layers[index]
         with tf.name_scope(transfer.keras_name(transfer.CONTRACT_LAYERS[index][0])):
             if stride == 1 and size > 3:
-                return conv_space_to_depth(padded, kernel, size, bias)
-            return tf.nn.bias_add(tf.cast(_conv(padded, kernel, stride), tf.float32), bias)
+                return conv_space_to_depth(padded, kernel, size, bias, tf.nn.relu)
+            return tf.nn.relu(tf.nn.bias_add(tf.cast(_conv(padded, kernel, stride), tf.float32),
+                                             bias))
 
     def conv(self, scope, padded):
         """A normalized layer's convolution (residual and expand, before its norm)."""
@@ -197,7 +201,7 @@ def stylize_graph(kernels, content, style_params, graph_ops=TF_OPS):
     pad, norm, conv = graph_ops.reflect_pad, graph_ops.instance_norm, kernels.conv
     h = content
     for index, (_, size, _, _) in enumerate(transfer.CONTRACT_LAYERS):
-        h = tf.nn.relu(kernels.contract(index, pad(h, size // 2)))
+        h = kernels.contract(index, pad(h, size // 2))
     for block in range(1, 6):
         scope = f"residual/residual{block}"
         r = tf.nn.relu(norm(conv(scope + "/conv1", pad(h, 1)), *norms[scope + "/conv1"]))
