@@ -8,7 +8,6 @@ import tensorflow as tf
 
 from magenta_style import defaults
 from magenta_style.errors import ExportError, UsageError
-from magenta_style.inference import fast
 from magenta_style.export.signatures import (
     BOTTLENECK,
     CONTENT_IMAGE,
@@ -20,6 +19,7 @@ from magenta_style.export.signatures import (
     TRANSFER_OUTPUTS,
     _image_spec,
 )
+from magenta_style.inference import fast
 from magenta_style.weights.names import released_bias_name, released_weight_names
 
 TFLITE_VARIANTS = {"tflite_float": "float", "tflite_fp16": "fp16", "tflite_dynamic": "dynamic",
