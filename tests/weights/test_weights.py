@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from magenta_style.errors import ModelSpecError
-from magenta_style.nets import predictor
+from magenta_style.nets import kernel_forms, predictor
 from magenta_style.weights import load_model
 from magenta_style.weights.assign import _find_layer
 from magenta_style.weights.names import tf1_checkpoint_table
@@ -401,6 +401,25 @@ def test_tflite_constants_are_dequantized_into_tf_layout(mode, tolerance, tmp_pa
         # int8: per-channel scales, error within half a quantization step of each channel.
         np.testing.assert_allclose(got_kernel, kernel, atol=tolerance * np.abs(kernel).max())
         np.testing.assert_allclose(got_bias, bias, atol=tolerance * np.abs(bias).max() + 1e-6)
+
+
+def test_fast_kernel_forms_are_undone_by_shape():
+    """Our TFLite export stores 9x9 kernels in space-to-depth form and the upsampling convs
+    folded; the reader restores the Keras shapes exactly and leaves released shapes alone."""
+    rng = np.random.default_rng(6)
+    kernel = rng.normal(size=(9, 9, 3, 8)).astype(np.float32)
+    bias = rng.normal(size=8).astype(np.float32)
+    restored, restored_bias = kernel_forms.original_form(
+        kernel_forms.space_to_depth_kernel(kernel), np.tile(bias, 4), kernel.shape)
+    np.testing.assert_array_equal(restored, kernel)
+    np.testing.assert_array_equal(restored_bias, bias)
+    upsampling = rng.normal(size=(3, 3, 16, 8)).astype(np.float32)
+    restored, _ = kernel_forms.original_form(kernel_forms.upsample_conv_kernel(upsampling),
+                                             np.zeros(32, np.float32), upsampling.shape)
+    np.testing.assert_allclose(restored, upsampling, atol=1e-6)  # one subtraction rounds
+    for released in (kernel, upsampling):
+        same, same_bias = kernel_forms.original_form(released, bias, released.shape)
+        assert same is released and same_bias is bias
 
 
 def test_tflite_pair_without_released_names_is_a_clear_error(tmp_path):
