@@ -77,6 +77,9 @@ def _onnx_peer(num_threads):
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = num_threads
     options.inter_op_num_threads = 1
+    # Idle onnxruntime workers spin-wait by default, taking CPU from whatever runs next in
+    # the round (our models); without it the peer itself measured no slower (stylize.py).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     predict, transfer = (onnxruntime.InferenceSession(path, options,
                                                       providers=["CPUExecutionProvider"])
                          for path in paths[:2])
