@@ -90,6 +90,11 @@ flags.DEFINE_boolean("freeze_batch_norm", DEFAULTS.freeze_batch_norm, "BatchNorm
                      "fine-tuning a trained model: the released mobile model's BatchNorm is "
                      "folded into biases, so its batch statistics in training mode are not the "
                      "ones it was trained with (its outputs go flat).")
+flags.DEFINE_float("batch_norm_momentum", DEFAULTS.batch_norm_momentum, "Momentum of every "
+                   "BatchNorm layer's moving statistics (default: the reference's 0.999, "
+                   "Inception-v3 0.9997). From scratch, a short run needs e.g. 0.5-0.9: the moving "
+                   "statistics, which inference uses, otherwise keep their initial values for "
+                   "thousands of steps (flat outputs).")
 flags.DEFINE_string("distill_from", DEFAULTS.distill_from,
                     "Teacher model spec: train a mobile student whose "
                     "MobileNetV2 predictor regresses the teacher's bottleneck.")

@@ -25,6 +25,9 @@ flags.DEFINE_string("before", None, "Model spec shown first (e.g. pretrained:mob
 flags.DEFINE_list("style_images", None, "Style image files.")
 flags.DEFINE_list("content_images", None, "Content image files.")
 flags.DEFINE_integer("image_size", 128, "Side of every image in the grid.")
+flags.DEFINE_boolean("antialias_style", True, "Resize style images with antialiasing; "
+                     "--noantialias_style: plain bilinear, as train.py without style "
+                     "augmentation (a single-style model from scratch knows only that image).")
 flags.DEFINE_list("curves", ["total_style_loss", "total_content_loss"], "Scalars plotted.")
 flags.DEFINE_string("output_prefix", None, "Output path prefix.")
 flags.mark_flags_as_required(["train_dir", "style_images", "content_images", "output_prefix"])
@@ -62,7 +65,7 @@ def plot_curves(path, series, title):
     pyplot.close(figure)
 
 
-def load_square(path, size, crop):
+def load_square(path, size, crop, antialias=True):
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     from magenta_style import image_io  # pylint: disable=import-outside-toplevel
@@ -71,7 +74,7 @@ def load_square(path, size, crop):
         side = min(image.shape[:2])
         top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
         image = image[top:top + side, left:left + side]
-    return tf.image.resize(image[None], [size, size], antialias=True).numpy()
+    return tf.image.resize(image[None], [size, size], antialias=antialias).numpy()
 
 
 def main(argv):
@@ -86,7 +89,8 @@ def main(argv):
     for step in FLAGS.steps or [None]:
         checkpoint = None if step is None else os.path.join(FLAGS.train_dir, f"ckpt-{step}")
         models.append(load_train_dir(FLAGS.train_dir, checkpoint))
-    styles = [load_square(path, size, crop=False) for path in FLAGS.style_images]
+    styles = [load_square(path, size, crop=False, antialias=FLAGS.antialias_style)
+              for path in FLAGS.style_images]
     contents = [load_square(path, size, crop=True) for path in FLAGS.content_images]
     rows = []
     for style in styles:

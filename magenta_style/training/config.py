@@ -58,6 +58,8 @@ class TrainConfig:
     alpha: Optional[float] = None  # None: the model type's default
     init_from: Optional[str] = None
     freeze_batch_norm: bool = False  # BatchNorm layers keep (and use) their moving statistics
+    # None: each layer's own (the reference's 0.999 contract / MobileNetV2, 0.9997 Inception-v3).
+    batch_norm_momentum: Optional[float] = None
     distill_from: Optional[str] = None
     distill_bottleneck_weight: float = defaults.DISTILL_BOTTLENECK_WEIGHT
     save_interval_steps: int = defaults.SAVE_INTERVAL_STEPS
@@ -189,6 +191,9 @@ def validate(config):
         _check_model_spec("distill_from", config.distill_from)
     if config.init_from:
         _check_model_spec("init_from", config.init_from)
+    if config.batch_norm_momentum is not None:
+        _require(0 <= config.batch_norm_momentum < 1,
+                 f"--batch_norm_momentum must be in [0, 1), got {config.batch_norm_momentum:g}")
     _check_weights_spec("vgg_weights", config.vgg_weights, weights_kinds(config.loss_network))
     _check_weights_spec("predictor_weights", config.predictor_weights,
                         "imagenet, random, a Keras weights file or a slim inception_v3 / "

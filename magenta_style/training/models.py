@@ -56,6 +56,18 @@ def freeze_batch_norm(model):
     return len(norms)
 
 
+def set_batch_norm_momentum(model, momentum):
+    """Every BatchNormalization layer of `model` (nested ones too) updates its moving statistics
+    with this momentum. The reference's 0.999 / 0.9997 take thousands of steps to forget their
+    initial mean 0, variance 1: a short run from scratch otherwise stylizes well in training mode
+    (batch statistics) and outputs flat colour in inference mode. Returns how many layers."""
+    norms = [layer for layer in model._flatten_layers(include_self=False, recursive=True)  # pylint: disable=protected-access
+             if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in norms:
+        layer.momentum = float(momentum)
+    return len(norms)
+
+
 def build_models(config):
     """Stylizer (trainable), the frozen loss network (--loss_network) and, for --distill_from, the frozen teacher.
 
@@ -70,6 +82,8 @@ def build_models(config):
     model = build_predictor_stylizer(config.model_type, config.alpha, config.predictor_weights)
     if config.freeze_batch_norm:
         freeze_batch_norm(model)
+    if config.batch_norm_momentum is not None:
+        set_batch_norm_momentum(model, config.batch_norm_momentum)
     teacher, frozen_head = None, False
     if config.distill_from:
         teacher = load_model(config.distill_from)

