@@ -46,11 +46,14 @@ demo: $(DEMO_STAMP)
 	$(PY) -m magenta_style.cli.demo --output_dir=demo_output
 
 # The Magenta parity tests fail (not skip) under make when the reference venv is broken.
+# Two pytest-xdist workers, one test file each at a time (module fixtures are built once).
+PYTEST := MAGENTA_REFERENCE_REQUIRED=1 $(PY) -m pytest -q -n 2 --dist loadfile
+
 test: $(STAMP) $(REF_STAMP)
-	MAGENTA_REFERENCE_REQUIRED=1 $(PY) -m pytest -q
+	$(PYTEST)
 
 test-fast: $(STAMP) $(REF_STAMP)
-	MAGENTA_REFERENCE_REQUIRED=1 $(PY) -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 clean:
 	rm -rf $(VENV) $(REF_VENV) demo_output

@@ -66,10 +66,15 @@ def plot_curves(path, series, title):
 
 
 def load_square(path, size, crop, antialias=True):
+    """[1, size, size, 3] in [0, 1]; antialias=False: exactly as train.py resizes a style
+    image without augmentation (data.image_ops.preprocess_style_image, no crop)."""
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     from magenta_style import image_io  # pylint: disable=import-outside-toplevel
+    from magenta_style.data.image_ops import preprocess_style_image  # pylint: disable=import-outside-toplevel
     image = image_io.load_image(path)
+    if not antialias and not crop:
+        return preprocess_style_image(tf.constant(image), size, center_crop=False).numpy()[None]
     if crop:
         side = min(image.shape[:2])
         top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2

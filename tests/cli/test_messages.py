@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 from absl import flags
 from absl.testing import flagsaver
 from PIL import Image
