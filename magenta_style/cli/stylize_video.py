@@ -46,7 +46,8 @@ flags.DEFINE_enum("stabilization", defaults.VIDEO_STABILIZATION, ["flow", "none"
                   "none: every frame stylized on its own (flickers).")
 flags.DEFINE_float("stabilization_strength", defaults.VIDEO_STABILIZATION_STRENGTH,
                    "Weight of the previous output where the motion is reliable, in [0, 1).")
-flags.DEFINE_integer("batch_size", defaults.VIDEO_BATCH_SIZE, "Frames per network run.")
+flags.DEFINE_integer("batch_size", defaults.VIDEO_BATCH_SIZE,
+                     "Frames read and post-processed together (each is stylized on its own).")
 flags.DEFINE_boolean("overwrite", False, "Replace an existing output video.")
 
 
