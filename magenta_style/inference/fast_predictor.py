@@ -28,13 +28,14 @@ def _sources(args):
     return []
 
 
-def _single_endpoint(model, key):
+def _single_endpoint(config, key):
     """Layer name of a functional config's only input / output (['name', 0, 0] or [[...]])."""
-    endpoints = model.get_config()[key]
+    endpoints = config[key]
     if isinstance(endpoints[0], str):
         return endpoints[0]
     if len(endpoints) != 1:
-        raise ValueError(f"{model.name}: expected one {key[:-7]}, got {len(endpoints)}")
+        raise ValueError(f"{config['name']}: expected one {key[:-len('_layers')]}, got "
+                         f"{len(endpoints)}")
     return endpoints[0][0]
 
 
@@ -90,8 +91,9 @@ def _foldable(layer, consumers):
 def folded_graph(model):
     """Python function x -> output of a single-input functional Keras `model` in inference
     mode, its conv -> BatchNorm (-> ReLU) chains folded (trace it in a tf.function)."""
+    config = model.get_config()
     calls = []
-    for entry in model.get_config()["layers"]:
+    for entry in config["layers"]:
         if entry["class_name"] == "InputLayer":
             continue
         if len(entry["inbound_nodes"]) != 1:
@@ -117,8 +119,8 @@ def folded_graph(model):
         elif isinstance(layer, Model):
             function = folded_graph(layer)
         steps.append((layer.name, function, [holder.get(s, s) for s in sources]))
-    input_name = _single_endpoint(model, "input_layers")
-    output_name = _single_endpoint(model, "output_layers")
+    input_name = _single_endpoint(config, "input_layers")
+    output_name = _single_endpoint(config, "output_layers")
     output_name = holder.get(output_name, output_name)
 
     def run(x):
@@ -134,5 +136,4 @@ def fast_style_bottleneck(model):
     """tf.function style images [B, H, W, 3] in [0, 1] (float32) -> [B, bottleneck_dim] of a
     Stylizer, equal to model.style_bottleneck(images) to float32 rounding."""
     run = folded_graph(model.style_predictor)
-    return tf.function(lambda images: run(tf.cast(images, tf.float32)), input_signature=[
-        tf.TensorSpec([None, None, None, 3], tf.float32)])
+    return tf.function(run, input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])

@@ -45,12 +45,17 @@ def copy_weights(source, target, what):
     target.set_weights(source.get_weights())
 
 
+def _batch_norm_layers(model):
+    """Every BatchNormalization layer of `model`, nested ones included."""
+    return [layer for layer in model._flatten_layers(include_self=False, recursive=True)  # pylint: disable=protected-access
+            if isinstance(layer, keras.layers.BatchNormalization)]
+
+
 def freeze_batch_norm(model):
     """Every BatchNormalization layer of `model` (nested ones too) runs in inference mode,
     on its moving statistics, and stops learning: for fine-tuning a trained model.
     Returns how many layers were frozen."""
-    norms = [layer for layer in model._flatten_layers(include_self=False, recursive=True)  # pylint: disable=protected-access
-             if isinstance(layer, keras.layers.BatchNormalization)]
+    norms = _batch_norm_layers(model)
     for layer in norms:
         layer.trainable = False  # Keras 3: a non-trainable BatchNormalization uses moving stats
     return len(norms)
@@ -61,8 +66,7 @@ def set_batch_norm_momentum(model, momentum):
     with this momentum. The reference's 0.999 / 0.9997 take thousands of steps to forget their
     initial mean 0, variance 1: a short run from scratch otherwise stylizes well in training mode
     (batch statistics) and outputs flat colour in inference mode. Returns how many layers."""
-    norms = [layer for layer in model._flatten_layers(include_self=False, recursive=True)  # pylint: disable=protected-access
-             if isinstance(layer, keras.layers.BatchNormalization)]
+    norms = _batch_norm_layers(model)
     for layer in norms:
         layer.momentum = float(momentum)
     return len(norms)
