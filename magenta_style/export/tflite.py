@@ -52,8 +52,8 @@ def write_tflite_source(model, directory, style_image_size, content_image_size):
 
     def transfer(content_image, style_bottleneck):
         params = model.style_params(tf.reshape(style_bottleneck, [1, dim]))[0]
-        return {"stylized_image": fast.stylize_graph(kernels, content_image, params,
-                                                     fast.TFLITE_OPS)}
+        return {"stylized_image": fast.stylize_graph(
+            kernels, content_image, params, norm=fast.moments_instance_norm)}
 
     archive.add_endpoint("predict", predict,
                          input_signature=[_image_spec("style_image", 1, style_image_size)])

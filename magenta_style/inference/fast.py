@@ -16,17 +16,18 @@ built (rebuild it after changing the weights). What differs, measured in BENCHMA
   of this image, then the fused scale and shift), instead of moments + 4 elementwise ops.
 - The contract BatchNorms (inference: a per-channel affine map) are folded into the conv
   kernels and a bias.
-- stylize_graph(..., TFLITE_OPS) is the same graph in TFLite built-ins (export/tflite.py):
-  reflect and edge padding from slices and concatenations (TFLite's MIRROR_PAD is slow) and
+- stylize_graph(..., norm=moments_instance_norm) is the same graph in TFLite built-ins (export/tflite.py):
   instance norm from moments (TFLite has no training-mode FusedBatchNormV3).
 - The kernel rearrangements are nets/kernel_forms.py's (exactly invertible, so an exported
   TFLite file reads back into the Keras layers).
-- precision="bfloat16" runs the convolutions in bfloat16 (AVX512-BF16 / AMX where the CPU has
-  them; statistics and normalization stay float32): faster, not exact (PSNR in BENCHMARKS.md).
+- Reflect and edge padding are built from slices, flips and concatenations: TensorFlow's
+  MirrorPad and TFLite's MIRROR_PAD are slower than these copies.
+- precision="bfloat16" keeps the activations in bfloat16 from the content's first convolution to
+  the last norm (AMX / AVX512-BF16 convolutions; oneDNN's norms take bfloat16 and keep their
+  statistics in float32): faster, not exact (PSNR in BENCHMARKS.md). Norms of fewer than 16
+  channels, or a channel count that is not a multiple of 16, take float32: oneDNN's bfloat16
+  batch norm is ~10x slower there.
 """
-import collections
-import functools
-
 import numpy as np
 import tensorflow as tf
 
@@ -37,13 +38,9 @@ from magenta_style.nets.kernel_forms import space_to_depth_kernel, upsample_conv
 PRECISIONS = defaults.STYLIZE_PRECISIONS
 
 
-def _pad(x, amount, mode="REFLECT"):
-    return tf.pad(x, [[0, 0], [amount, amount], [amount, amount], [0, 0]], mode=mode)
-
-
 def _edge_pad_1(x):
-    """== _pad(x, 1, "SYMMETRIC") (edge replication) from slices and concatenations, which
-    convert to TFLite built-ins that are far faster than its MIRROR_PAD."""
+    """== tf.pad(x, 1 on H and W, "SYMMETRIC") (edge replication) from slices and
+    concatenations."""
     x = tf.concat([x[:, :1], x, x[:, -1:]], 1)
     return tf.concat([x[:, :, :1], x, x[:, :, -1:]], 2)
 
@@ -65,7 +62,7 @@ def conv_space_to_depth(x, kernel, size, bias=None, activation=None):
 
     bias: [4O], the original bias repeated per output phase, and then activation (elementwise),
     applied before depth_to_space, where TFLite fuses them into the conv (an int8 conv then
-    quantizes only the ReLU's range); the result is float32 with a bias, else the kernel's dtype.
+    quantizes only the ReLU's range). The result has the kernel's dtype.
     """
     height, width = _spatial_size(x)
     pads = (height % 2, width % 2)
@@ -74,17 +71,20 @@ def conv_space_to_depth(x, kernel, size, bias=None, activation=None):
                                         x.shape[-1])
     y = _conv(tf.nn.space_to_depth(x, 2), kernel)
     if bias is not None:
-        y = tf.nn.bias_add(tf.cast(y, tf.float32), bias)
+        y = tf.nn.bias_add(y, tf.cast(bias, y.dtype))
     if activation is not None:
         y = activation(y)
     return tf.nn.depth_to_space(y, 2)[:, :height - size + 1, :width - size + 1]
 
 
 def instance_norm(x, beta, gamma, epsilon):
-    """ConditionalStyleNorm of one image [1, H, W, C] (float32 statistics)."""
+    """ConditionalStyleNorm of one image [1, H, W, C] in x's dtype (float32 statistics);
+    bfloat16 only where C is a multiple of 16 (elsewhere oneDNN's bfloat16 kernel is slow)."""
+    if x.dtype != tf.float32 and x.shape[-1] % 16:
+        x = tf.cast(x, tf.float32)
     return tf.raw_ops.FusedBatchNormV3(
-        x=tf.cast(x, tf.float32), scale=gamma, offset=beta, mean=tf.zeros([0]),
-        variance=tf.zeros([0]), epsilon=epsilon, is_training=True)[0]
+        x=x, scale=gamma, offset=beta, mean=tf.zeros([0]), variance=tf.zeros([0]),
+        epsilon=epsilon, is_training=True)[0]
 
 
 def moments_instance_norm(x, beta, gamma, epsilon):
@@ -96,13 +96,6 @@ def moments_instance_norm(x, beta, gamma, epsilon):
     return x * scale + (beta - mean * scale)
 
 
-GraphOps = collections.namedtuple("GraphOps", ["reflect_pad", "edge_pad_1", "instance_norm"])
-# The fastest under TensorFlow (oneDNN).
-TF_OPS = GraphOps(_pad, functools.partial(_pad, amount=1, mode="SYMMETRIC"), instance_norm)
-# TFLite built-ins only, and no MIRROR_PAD (~30x slower than copies there).
-TFLITE_OPS = GraphOps(layers.reflect_pad, _edge_pad_1, moments_instance_norm)
-
-
 EXPAND_UPSAMPLED = ("expand/conv1/conv", "expand/conv2/conv")
 EXPAND_LAST = "expand/conv3/conv"
 
@@ -111,16 +104,16 @@ class InferenceKernels:
     """A Stylizer's transfer-network weights in the fast formulation, and its convolutions.
 
     Every method takes the already padded input of one layer (reflect padding, edge padding
-    by 1 for the upsampling ones) and returns its VALID convolution in float32: what
-    stylize_graph and inference.tiled compose. Each runs in a name scope of its Keras layer's
-    name, which the TFLite export's weight renaming reads.
+    by 1 for the upsampling ones) and returns its VALID convolution in `dtype` (the
+    precision's): what stylize_graph and inference.tiled compose. Each runs in a name scope of
+    its Keras layer's name, which the TFLite export's weight renaming reads.
     """
 
     def __init__(self, model, precision=defaults.STYLIZE_PRECISION):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.model, self.alpha = model, model.alpha
-        dtype = tf.as_dtype(precision)
+        self.dtype = dtype = tf.as_dtype(precision)
         net = model.transfer_network
 
         def kernel_of(scope):
@@ -159,18 +152,18 @@ class InferenceKernels:
         with tf.name_scope(transfer.keras_name(transfer.CONTRACT_LAYERS[index][0])):
             if stride == 1 and size > 3:
                 return conv_space_to_depth(padded, kernel, size, bias, tf.nn.relu)
-            return tf.nn.relu(tf.nn.bias_add(tf.cast(_conv(padded, kernel, stride), tf.float32),
-                                             bias))
+            return tf.nn.relu(tf.nn.bias_add(_conv(padded, kernel, stride),
+                                             tf.cast(bias, self.dtype)))
 
     def conv(self, scope, padded):
         """A normalized layer's convolution (residual and expand, before its norm)."""
         kernel = self.kernels[scope]
         with tf.name_scope(transfer.keras_name(scope)):
             if scope in EXPAND_UPSAMPLED:
-                return tf.nn.depth_to_space(tf.cast(_conv(padded, kernel), tf.float32), 2)
+                return tf.nn.depth_to_space(_conv(padded, kernel), 2)
             if scope == EXPAND_LAST:
-                return tf.cast(conv_space_to_depth(padded, kernel, 9), tf.float32)
-            return tf.cast(_conv(padded, kernel), tf.float32)
+                return conv_space_to_depth(padded, kernel, 9)
+            return _conv(padded, kernel)
 
 
 def fast_stylize(model, precision=defaults.STYLIZE_PRECISION, kernels=None):
@@ -191,23 +184,25 @@ def fast_stylize(model, precision=defaults.STYLIZE_PRECISION, kernels=None):
     return stylize
 
 
-def stylize_graph(kernels, content, style_params, graph_ops=TF_OPS):
-    """The transfer network on content [1, H, W, 3] with style_params [P] -> [1, H, W, 3].
+def stylize_graph(kernels, content, style_params, norm=instance_norm):
+    """The transfer network on content [1, H, W, 3] with style_params [P] -> float32
+    [1, H, W, 3].
 
-    kernels: InferenceKernels; graph_ops: TF_OPS, or TFLITE_OPS for a graph the TFLite
-    converter turns into fast built-ins.
+    kernels: InferenceKernels; norm: instance_norm, or moments_instance_norm for a graph the
+    TFLite converter turns into fast built-ins.
     """
     norms = kernels.norms(style_params)
-    pad, norm, conv = graph_ops.reflect_pad, graph_ops.instance_norm, kernels.conv
+    pad, conv = layers.reflect_pad, kernels.conv
     h = content
     for index, (_, size, _, _) in enumerate(transfer.CONTRACT_LAYERS):
         h = kernels.contract(index, pad(h, size // 2))
     for block in range(1, 6):
         scope = f"residual/residual{block}"
         r = tf.nn.relu(norm(conv(scope + "/conv1", pad(h, 1)), *norms[scope + "/conv1"]))
-        h = h + norm(conv(scope + "/conv2", pad(r, 1)), *norms[scope + "/conv2"])
+        h = h + tf.cast(norm(conv(scope + "/conv2", pad(r, 1)), *norms[scope + "/conv2"]),
+                        h.dtype)
     for scope in EXPAND_UPSAMPLED:
-        h = tf.nn.relu(norm(conv(scope, graph_ops.edge_pad_1(h)), *norms[scope]))
-    h = tf.sigmoid(norm(conv(EXPAND_LAST, pad(h, 4)), *norms[EXPAND_LAST]))
+        h = tf.nn.relu(norm(conv(scope, _edge_pad_1(h)), *norms[scope]))
+    h = tf.sigmoid(tf.cast(norm(conv(EXPAND_LAST, pad(h, 4)), *norms[EXPAND_LAST]), tf.float32))
     height, width = _spatial_size(content)
     return h[:, :height, :width]

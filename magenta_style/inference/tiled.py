@@ -207,6 +207,14 @@ def stylize_tiled(model, content, style_bottleneck, tile_size=defaults.STYLIZE_T
         raise ValueError(f"content must be [H, W, 3] with H, W >= {transfer.MIN_CONTENT_SIZE}, "
                          f"got {list(content.shape)}")
     kernels = kernels or fast.InferenceKernels(model, precision)
+
+    # Tiles are stored and normalized in float32 whatever the convolutions' precision.
+    def contract(index, x):
+        return tf.cast(kernels.contract(index, x), tf.float32)
+
+    def conv(scope, x):
+        return tf.cast(kernels.conv(scope, x), tf.float32)
+
     params = model.style_params(tf.convert_to_tensor(style_bottleneck, tf.float32))[0]
     norms = kernels.norms(params)
     tile = max(int(tile_size) // transfer.TOTAL_STRIDE, 1) * transfer.TOTAL_STRIDE
@@ -221,7 +229,7 @@ def stylize_tiled(model, content, style_bottleneck, tile_size=defaults.STYLIZE_T
     # Contract (BatchNorm in inference: a local op): tiles with halos -> h, stride 4.
     level = _Stored(content)
     for index, (size, stride, _, _) in enumerate(kernels.contract_layers):
-        level = _Conv(level, lambda x, i=index: kernels.contract(i, x), size, stride)
+        level = _Conv(level, lambda x, i=index: contract(i, x), size, stride)
     h = np.empty(level.shape + (kernels.kernels["residual/residual1/conv1"].shape[2],),
                  np.float32)
     passes.run(level, tile // 4, out=h)
@@ -231,19 +239,19 @@ def stylize_tiled(model, content, style_bottleneck, tile_size=defaults.STYLIZE_T
     scratch = np.empty(2 * h.size, np.float32)
     first, second = scratch[:h.size].reshape(h.shape), scratch[h.size:].reshape(h.shape)
     for block in range(1, 6):
-        for conv, source, out in (("conv1", h, first), ("conv2", first, second)):
-            scope = f"residual/residual{block}/{conv}"
+        for name, source, out in (("conv1", h, first), ("conv2", first, second)):
+            scope = f"residual/residual{block}/{name}"
             statistics = _Statistics()
-            passes.run(_Conv(_Stored(source), lambda x, s=scope: kernels.conv(s, x), 3), tile // 4,
+            passes.run(_Conv(_Stored(source), lambda x, s=scope: conv(s, x), 3), tile // 4,
                        out=out, statistics=statistics)
-            _in_place(out, *statistics.scale_shift(*norms[scope]), relu=conv == "conv1")
+            _in_place(out, *statistics.scale_shift(*norms[scope]), relu=name == "conv1")
         np.add(h, second, out=h)
     del first, second
 
     # expand/conv1 at stride 2: stored raw in the scratch (2 H4 x 2 W4 x 64 alpha fits in
     # it), normalized in place.
     scope1, scope2 = fast.EXPAND_UPSAMPLED
-    conv1 = _UpsampleConv(_Stored(h), lambda x: kernels.conv(scope1, x))
+    conv1 = _UpsampleConv(_Stored(h), lambda x: conv(scope1, x))
     depth1 = kernels.kernels[scope1].shape[3] // 4
     expand1 = scratch[:conv1.shape[0] * conv1.shape[1] * depth1].reshape(conv1.shape + (depth1,))
     statistics = _Statistics()
@@ -254,10 +262,10 @@ def stylize_tiled(model, content, style_bottleneck, tile_size=defaults.STYLIZE_T
     # expand/conv2 and conv3 at full resolution: one statistics pass each, recomputed
     # from expand1, then the output pass cropped to H x W.
     def conv2(x):
-        return kernels.conv(scope2, x)
+        return conv(scope2, x)
 
     def conv3(x):
-        return kernels.conv(fast.EXPAND_LAST, x)
+        return conv(fast.EXPAND_LAST, x)
 
     statistics = _Statistics()
     passes.run(_UpsampleConv(_Stored(expand1), conv2), tile, statistics=statistics)

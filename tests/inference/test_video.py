@@ -12,6 +12,7 @@ from magenta_style.errors import MagentaStyleError, OutputExistsError
 from magenta_style.inference import video, video_io
 from magenta_style.nets.stylizer import build_stylizer
 from tests import video_clips
+from tests.fake_data import spread_transfer_weights
 
 SIZE = (64, 96)  # H, W
 
@@ -28,7 +29,9 @@ def pan_frames(photo):
 
 @pytest.fixture(scope="module")
 def model():
-    return build_stylizer("mobile")
+    # Seeded weights of a realistic spread: the initializer's tiny kernels amplify float
+    # rounding, so two formulations of the network could round frames differently.
+    return spread_transfer_weights(build_stylizer("mobile"))
 
 
 @pytest.fixture(scope="module")
