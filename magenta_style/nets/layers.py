@@ -72,13 +72,14 @@ class ConditionalStyleNorm(keras.layers.Layer):
 
     def call(self, inputs):
         x, beta, gamma = inputs
-        # Statistics in float32 even under mixed precision: variances of
-        # large activations overflow float16.
-        x32 = ops.cast(x, "float32")
-        mean, variance = ops.moments(x32, axes=[1, 2], keepdims=True)
-        scale = ops.cast(gamma, "float32")[:, None, None, :] * ops.rsqrt(variance + self.epsilon)
-        shift = ops.cast(beta, "float32")[:, None, None, :] - mean * scale
-        return ops.cast(x32 * scale + shift, x.dtype)
+        # Statistics in float32 even under mixed precision (variances of large activations
+        # overflow float16), in float64 under a float64 policy (a reference computation).
+        dtype = "float64" if keras.backend.standardize_dtype(x.dtype) == "float64" else "float32"
+        x = ops.cast(x, dtype)
+        mean, variance = ops.moments(x, axes=[1, 2], keepdims=True)
+        scale = ops.cast(gamma, dtype)[:, None, None, :] * ops.rsqrt(variance + self.epsilon)
+        shift = ops.cast(beta, dtype)[:, None, None, :] - mean * scale
+        return ops.cast(x * scale + shift, inputs[0].dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]

@@ -59,6 +59,18 @@ def test_conditional_style_norm_matches_numpy():
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
 
 
+def test_conditional_style_norm_computes_in_float64_under_a_float64_policy():
+    # The float64 network is the reference that benchmarks/tiled.py measures float32 paths by.
+    rng = np.random.RandomState(2)
+    x = rng.randn(1, 7, 6, 3) * 1e-3 + 50.0  # float32 statistics lose ~5 digits here
+    beta, gamma = rng.randn(1, 3), rng.randn(1, 3)
+    out = ConditionalStyleNorm(dtype="float64")([x, beta, gamma]).numpy()
+    mean, var = x.mean(axis=(1, 2), keepdims=True), x.var(axis=(1, 2), keepdims=True)
+    expected = gamma[:, None, None] * (x - mean) / np.sqrt(var + 1e-5) + beta[:, None, None]
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out, expected, rtol=1e-9, atol=1e-9)
+
+
 @pytest.mark.parametrize("height,width", [(8, 8), (9, 13), (5, 6)])
 def test_pad_to_multiple_then_crop_restores_size(height, width):
     x = tf.random.uniform([1, height, width, 2])
