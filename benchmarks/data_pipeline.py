@@ -5,7 +5,9 @@ r"""Images/s of the content and style pipelines versus raw JPEG decoding, same f
       --style_source='/data/records/pbn_train-*.tfrecord'
 
 Raw decoding = TFRecord read + tf.io.decode_jpeg with parallel map (AUTOTUNE),
-the floor any pipeline pays. Goal: each pipeline >= 0.8x that rate.
+the floor any pipeline pays. Goal: each pipeline >= 0.8x that rate. Every measurement
+(PIL included) runs once per round, rounds alternating them; best and median per pipeline,
+ratios to raw decode from the same rounds.
 """
 import io
 import os
@@ -18,6 +20,7 @@ from absl import flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tensorflow as tf
 
+from benchmarks import timing
 from magenta_style import defaults
 from magenta_style.cli import runner
 from magenta_style.data.image_ops import decode_content_image
@@ -33,7 +36,7 @@ flags.DEFINE_integer("num_images", 1024, "Images timed per pipeline (after warm-
                      lower_bound=8)
 flags.DEFINE_integer("image_size", defaults.IMAGE_SIZE, "Crop size S.")
 flags.DEFINE_integer("batch_size", defaults.BATCH_SIZE, "Batch size.")
-flags.DEFINE_integer("rounds", 3, "Timing rounds; the best round of each pipeline counts.",
+flags.DEFINE_integer("rounds", 5, "Timing rounds, each measuring every pipeline once.",
                      lower_bound=1)
 FLAGS = flags.FLAGS
 
@@ -116,14 +119,19 @@ def preprocess_only(pattern, parse, batch_size, image_size):
 
 
 def pil_decode(pattern, parse, num_images):
-    """Images/s of PIL decoding the same JPEG bytes in one Python thread (a naive loader)."""
+    """A callable measuring PIL decoding the same JPEG bytes in one Python thread (a naive
+    loader): (images per wall second, images per CPU second), as images_per_second."""
     from PIL import Image  # pylint: disable=import-outside-toplevel
     jpegs = [record["image_bytes"].numpy() for record in
              raw_decode_records(pattern).map(parse).take(num_images)]
-    start = time.perf_counter()
-    for jpeg in jpegs:
-        Image.open(io.BytesIO(jpeg)).convert("RGB").load()
-    return len(jpegs) / (time.perf_counter() - start)
+
+    def measure():
+        start, start_cpu = time.perf_counter(), time.process_time()
+        for jpeg in jpegs:
+            Image.open(io.BytesIO(jpeg)).convert("RGB").load()
+        wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        return len(jpegs) / wall, len(jpegs) / cpu
+    return measure
 
 
 def main(argv):
@@ -148,23 +156,30 @@ def main(argv):
             "style_dataset (eval, central crop)": style_dataset(
                 style, batch, size, training=False).repeat(),
         }
-        # Shared, loaded machines are noisy: alternate the pipelines over rounds
-        # and keep each one's best round.
-        rates = dict.fromkeys(pipelines, (0.0, 0.0))
+        measurements = {name: lambda dataset=dataset: images_per_second(dataset, count, batch)
+                        for name, dataset in pipelines.items()}
+        measurements["PIL decode, one Python thread"] = pil_decode(
+            content, records.parse_content_record, min(count, 256))
+        print(f"TensorFlow {tf.__version__}, S={size}, batch={batch}, {FLAGS.rounds} interleaved "
+              f"rounds of {count} images, every pipeline once per round")
+        print(f"before: {timing.conditions()}", flush=True)
+        rounds = {name: [] for name in measurements}
         for _ in range(FLAGS.rounds):
-            for name, dataset in pipelines.items():
-                rates[name] = tuple(map(max, rates[name],
-                                        images_per_second(dataset, count, batch)))
-        pil = pil_decode(content, records.parse_content_record, min(count, 256))
-    print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores, S={size}, batch={batch}, "
-          f"best of {FLAGS.rounds} rounds of {count} images")
-    print(f"  {'pipeline':40s} {'img/s':>8s} {'x raw':>6s} {'img/CPU-s':>10s} {'x raw':>6s}")
-    for name, (rate, cpu_rate) in rates.items():
-        raw, raw_cpu = rates["raw decode (style records)" if "style" in name
-                             else "raw decode (content records)"]
-        print(f"  {name:40s} {rate:8.1f} {rate / raw:6.2f} {cpu_rate:10.1f} "
-              f"{cpu_rate / raw_cpu:6.2f}")
-    print(f"  {'PIL decode, one Python thread':40s} {pil:8.1f}")
+            for name, measure in measurements.items():
+                rounds[name].append(measure())
+        print(f"after: {timing.conditions()}")
+    # name -> ((best, median) images per wall second, (best, median) per CPU second)
+    rates = {name: tuple(timing.best_median(column) for column in zip(*measured))
+             for name, measured in rounds.items()}
+    print("x raw: ratio to raw decode of the same records, best to best and median to median")
+    print(f"  {'pipeline':42s} {'img/s best':>10s} {'x raw':>6s} {'median':>8s} {'x raw':>6s} "
+          f"{'img/CPU-s best':>14s} {'x raw':>6s} {'median':>8s} {'x raw':>6s}")
+    for name in rates:
+        raw = "raw decode (style records)" if "style" in name else "raw decode (content records)"
+        values, raws = (sum(rates[key], ()) for key in (name, raw))
+        print(f"  {name:42s} " + " ".join(f"{value:{width}.1f} {value / raw_value:6.2f}" for
+                                          value, raw_value, width in zip(values, raws,
+                                                                         (10, 8, 14, 8))))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ Weights are random (speed does not depend on them); data are generated.
 Sections that would not fit the remaining --budget_s are listed as skipped.
 """
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks import pipeline_headroom  # noqa: E402  pylint: disable=wrong-import-position
-from benchmarks.timing import interleaved_times  # noqa: E402  pylint: disable=wrong-import-position
+from benchmarks.timing import conditions, interleaved_times, min_median  # noqa: E402  pylint: disable=wrong-import-position
 from magenta_style.cli import runner  # noqa: E402  pylint: disable=wrong-import-position
 
 flags.DEFINE_boolean("dry", False, "Tiny sizes and one model, for CPUs and CI: checks that "
@@ -40,16 +39,17 @@ FLAGS = flags.FLAGS
 # What each mode measures. Device numbers: batch 8 at 256 px as in training.
 PRESETS = {
     "device": dict(models=("mobile", "full"), step_modes=("float32", "bfloat16", "xla"),
-                   batch_size=8, image_size=256, steps=10, pipeline_images=512, step_config={},
+                   batch_size=8, image_size=256, steps=10, pipeline_images=512, pipeline_rounds=3,
+                   step_config={},
                    stylize_sizes=(1024, 2048, 4096), stylize_repeats=5,
                    eval_styles=64, eval_target=1024, eval_image_size=256),
     "dry": dict(models=("mobile",), step_modes=("float32", "bfloat16", "xla"),
-                batch_size=1, image_size=32, steps=1, pipeline_images=16,
+                batch_size=1, image_size=32, steps=1, pipeline_images=16, pipeline_rounds=2,
                 # Losses on VGG conv1 only: the step graph (and XLA program) shrinks to
                 # what a CPU traces and compiles in seconds; the code path is the same.
                 step_config=dict(content_weights={"vgg_16/conv1": 1.0},
                                  style_weights={"vgg_16/conv1": 1e-3}),
-                stylize_sizes=(64, 96, 128), stylize_repeats=1,
+                stylize_sizes=(64, 96, 128), stylize_repeats=2,
                 eval_styles=2, eval_target=1024, eval_image_size=32),
 }
 # Seconds a section needs at least to be started (a skipped row says so).
@@ -93,11 +93,12 @@ def step_rows(suite, preset):
         measured = workloads.measure_steps(model_type, preset["step_modes"], batch, size,
                                            preset["steps"], **preset["step_config"])
         for mode, (spent, warm_up) in measured.items():
-            rate = batch / statistics.median(spent)
-            fastest = max(fastest, rate)
+            least, median = min_median(spent)
+            fastest = max(fastest, batch / median)
             suite.add("train step", f"{model_type} {mode}, batch {batch}, {size} px",
-                      f"{rate:.2f} images/s",
-                      f"median of {len(spent)} steps, {statistics.median(spent) * 1e3:.0f} ms; "
+                      f"{batch / median:.2f} images/s",
+                      f"median of {len(spent)} interleaved steps, {median * 1e3:.0f} ms (min "
+                      f"{least * 1e3:.0f} ms, {batch / least:.2f} images/s); "
                       f"build + trace + compile {warm_up:.0f} s")
     return fastest
 
@@ -108,11 +109,14 @@ def pipeline_rows(suite, preset, step_rate, directory):
     if not suite.fits("pipeline", f"{cores} cores"):
         return
     content, style = data_pipeline.generate(directory, max(8, preset["pipeline_images"] // 2))
+    rounds = preset["pipeline_rounds"]
     rates = pipeline_headroom.measure(content, style, [cores], preset["batch_size"],
-                                      preset["image_size"], preset["pipeline_images"], rounds=1)
-    for (name, _), rate in rates.items():
-        headroom = f"{rate / step_rate:.1f}x the fastest step" if step_rate else "no step measured"
-        suite.add("pipeline", f"{name}, {cores} cores", f"{rate:.0f} images/s", headroom)
+                                      preset["image_size"], preset["pipeline_images"], rounds)
+    for (name, _), (best, median) in rates.items():
+        headroom = (f"{median / step_rate:.1f}x the fastest step (medians)" if step_rate
+                    else "no step measured")
+        suite.add("pipeline", f"{name}, {cores} cores", f"{median:.0f} images/s",
+                  f"median of {rounds} interleaved rounds (best {best:.0f}); {headroom}")
 
 
 def stylize_rows(suite, preset):
@@ -124,9 +128,9 @@ def stylize_rows(suite, preset):
             continue
         call = workloads.stylize_call(model, size)
         times = interleaved_times([call], preset["stylize_repeats"], warmup=1)[0]
-        suite.add("stylize", f"full, {size} x {size}, batch 1",
-                  f"{statistics.median(times) * 1e3:.0f} ms",
-                  f"median of {len(times)}, min {min(times) * 1e3:.0f} ms")
+        least, median = min_median(times)
+        suite.add("stylize", f"full, {size} x {size}, batch 1", f"{median * 1e3:.0f} ms",
+                  f"median of {len(times)}, min {least * 1e3:.0f} ms")
 
 
 def evaluation_rows(suite, preset, directory):
@@ -167,8 +171,7 @@ def main(argv):
     gpus = tf.config.list_physical_devices("GPU")
     device = f"{len(gpus)} GPU(s)" if gpus else "no GPU"
     print(f"device suite ({'dry' if FLAGS.dry else 'device'} mode): TensorFlow {tf.__version__}, "
-          f"{device}, {os.cpu_count()} host cores, load average {os.getloadavg()[0]:.1f}, "
-          f"budget {FLAGS.budget_s:.0f} s", flush=True)
+          f"{device}, budget {FLAGS.budget_s:.0f} s\nbefore: {conditions()}", flush=True)
     suite = Suite(FLAGS.budget_s)
     with tempfile.TemporaryDirectory(prefix="device_suite_") as directory:
         step_rate = step_rows(suite, preset) if "step" in FLAGS.sections else 0.0
@@ -178,7 +181,8 @@ def main(argv):
             stylize_rows(suite, preset)
         if "evaluation" in FLAGS.sections:
             evaluation_rows(suite, preset, directory)
-    print(f"\n{suite.table()}\n\ntotal {time.perf_counter() - suite.start:.0f} s", flush=True)
+    print(f"after: {conditions()}\n\n{suite.table()}\n\n"
+          f"total {time.perf_counter() - suite.start:.0f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ Times `evaluate` end to end on generated records (random weights:
 the speed is the same as with trained ones), then, warm, the seconds per style
 of our loop (content VGG features once, Grams once per style) against a naive
 peer in the same run: `losses.total_loss` per (style batch, content image),
-which runs VGG on content, style and stylized images every time.
+which runs VGG on content, style and stylized images every time. The two alternate
+within each round; min and median per style, ratios from the same rounds.
 """
 import os
 import sys
@@ -17,7 +18,7 @@ import time
 from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks.timing import interleaved_times  # noqa: E402
+from benchmarks.timing import conditions, interleaved_times, min_median  # noqa: E402
 from magenta_style import defaults
 from magenta_style.cli import runner
 
@@ -25,8 +26,8 @@ flags.DEFINE_list("model_types", ["mobile", "full"], "Models to time.")
 flags.DEFINE_integer("num_styles", 32, "Styles evaluated end to end.", lower_bound=1)
 flags.DEFINE_integer("num_peer_styles", 8, "Styles timed (warm) for ours and the naive peer.",
                      lower_bound=1)
-flags.DEFINE_integer("rounds", 2, "Warm timing rounds; the best round of each counts (the "
-                     "machine is shared).", lower_bound=1)
+flags.DEFINE_integer("rounds", 3, "Warm timing rounds, each timing ours then the naive peer.",
+                     lower_bound=1)
 flags.DEFINE_integer("num_content_images", defaults.EVAL_NUM_CONTENT_IMAGES, "Content images.")
 flags.DEFINE_integer("image_size", defaults.IMAGE_SIZE, "Crop size.")
 flags.DEFINE_integer("batch_size", defaults.EVAL_BATCH_SIZE, "Styles per batch.")
@@ -83,7 +84,8 @@ def main(argv):
     keras.utils.set_random_seed(0)
     loss_network = vgg.build_vgg16()
     print(f"{FLAGS.image_size} px, {FLAGS.num_content_images} content images, batch "
-          f"{FLAGS.batch_size}, {os.cpu_count()} CPUs")
+          f"{FLAGS.batch_size}; warm: {FLAGS.num_peer_styles} styles, {FLAGS.rounds} interleaved "
+          f"rounds (ours, naive peer)\nbefore: {conditions()}", flush=True)
     for model_type in FLAGS.model_types:
         model = from_stylizer(stylizer.build_stylizer(model_type, build_size=64))
         start = time.perf_counter()
@@ -101,15 +103,19 @@ def main(argv):
             FLAGS.num_peer_styles, progress_name="warm")
         ours_loop()  # trace at this batch size
         naive = naive_loop(model, loss_network, content_images, sources)
-        ours, naive = (seconds / FLAGS.num_peer_styles
-                       for seconds in map(min, interleaved_times((ours_loop, naive), FLAGS.rounds)))
+        (ours_min, ours), (naive_min, naive) = (
+            min_median([seconds / FLAGS.num_peer_styles for seconds in spent])
+            for spent in interleaved_times((ours_loop, naive), FLAGS.rounds))
         overhead = max(wall - FLAGS.num_styles * ours, 0.0)
-        # From the warm rate plus the one-off costs, and from the end-to-end rate.
+        # From the warm (median) rate plus the one-off costs, and from the end-to-end rate.
         low, high = sorted((overhead + FLAGS.target_styles * ours,
                             FLAGS.target_styles * wall / FLAGS.num_styles))
-        print(f"{model_type}: end to end {FLAGS.num_styles} styles {wall:.1f} s; warm "
-              f"{ours:.3f} s/style (naive peer {naive:.3f} s/style, {naive / ours:.2f}x); "
-              f"{FLAGS.target_styles} styles ~ {low / 60:.1f}-{high / 60:.1f} min", flush=True)
+        print(f"{model_type}: end to end {FLAGS.num_styles} styles {wall:.1f} s; "
+              f"{FLAGS.target_styles} styles ~ {low / 60:.1f}-{high / 60:.1f} min\n"
+              f"  warm s/style: ours min {ours_min:.3f} median {ours:.3f}; naive peer min "
+              f"{naive_min:.3f} median {naive:.3f}; naive / ours {naive_min / ours_min:.2f}x "
+              f"(min), {naive / ours:.2f}x (median)", flush=True)
+    print(f"after: {conditions()}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ size) and the two together as the training loop reads them
 (`training.loop.make_dataset_fn`), each confined to N threads
 (`tf.data.Options().threading.private_threadpool_size = N`, and the autotuner's CPU
 budget N), which is how a pipeline behaves on an N-core host. N above this host's
-cores is printed but marked: it cannot show more than the cores there are.
+cores is printed but marked: it cannot show more than the cores there are. Every
+(pipeline, N) runs once per round, rounds alternating them; best and median images/s.
 Data: the generated ~500 x 375 px JPEG records of benchmarks/data_pipeline.py (or
 --content_source / --style_source). Headroom = pipeline images/s / step images/s:
 at least ~1.5x is wanted so the accelerator never waits for input.
@@ -22,7 +23,7 @@ from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Its flags (sources, sizes, --num_images, --rounds) are this script's flags too.
-from benchmarks import data_pipeline  # noqa: E402  pylint: disable=wrong-import-position
+from benchmarks import data_pipeline, timing  # noqa: E402  pylint: disable=wrong-import-position
 from magenta_style.cli import runner  # noqa: E402  pylint: disable=wrong-import-position
 
 flags.DEFINE_list("parallel", ["1", "2", "4", "8", "16"], "Thread counts N (host cores) to try.")
@@ -61,20 +62,21 @@ def training_pipelines(content_source, style_source, batch_size, image_size):
 
 
 def measure(content_source, style_source, parallel, batch_size, image_size, num_images, rounds):
-    """{(name, N): best images/s over `rounds`} (rounds alternate over every pipeline and N)."""
+    """{(name, N): (best, median) images/s of `rounds` rounds, each measuring every pipeline
+    at every N once}."""
     makers = training_pipelines(content_source, style_source, batch_size, image_size)
-    rates = {}
+    rates = {(name, threads): [] for threads in parallel for name in makers}
     for _ in range(rounds):
-        for threads in parallel:
-            for name, make in makers.items():
-                rate, _ = data_pipeline.images_per_second(confined(make(), threads), num_images,
-                                                          batch_size, warm_up_batches=3)
-                rates[name, threads] = max(rates.get((name, threads), 0.0), rate)
-    return rates
+        for name, threads in rates:
+            rate, _ = data_pipeline.images_per_second(confined(makers[name](), threads),
+                                                      num_images, batch_size, warm_up_batches=3)
+            rates[name, threads].append(rate)
+    return {key: timing.best_median(measured) for key, measured in rates.items()}
 
 
 def table(rates, parallel, step_rate=0.0, cores=None):
-    """Markdown rows: pipeline x N images/s (and x the step's rate when given)."""
+    """Markdown rows: pipeline x N, best / median images/s (and the median over the step's
+    rate when given)."""
     cores = cores or os.cpu_count()
     names = list(dict.fromkeys(name for name, _ in rates))
     header = "| pipeline | " + " | ".join(
@@ -83,8 +85,9 @@ def table(rates, parallel, step_rate=0.0, cores=None):
     for name in names:
         cells = []
         for n in parallel:
-            rate = rates[name, n]
-            cells.append(f"{rate:.0f}" + (f" ({rate / step_rate:.1f}x step)" if step_rate else ""))
+            best, median = rates[name, n]
+            cells.append(f"{best:.0f} / {median:.0f}"
+                         + (f" ({median / step_rate:.1f}x step)" if step_rate else ""))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 
@@ -97,11 +100,13 @@ def main(argv):
         if not (content and style):
             generated = data_pipeline.generate(directory, FLAGS.num_generated)
             content, style = content or generated[0], style or generated[1]
+        print(f"S={FLAGS.image_size}, batch {FLAGS.batch_size}, {FLAGS.rounds} interleaved rounds "
+              f"of {FLAGS.num_images} images (every pipeline at every N once per round); "
+              "images/s best / median")
+        print(f"before: {timing.conditions()}", flush=True)
         rates = measure(content, style, parallel, FLAGS.batch_size, FLAGS.image_size,
                         FLAGS.num_images, FLAGS.rounds)
-    print(f"{os.cpu_count()} host cores, load average {os.getloadavg()[0]:.1f}; "
-          f"S={FLAGS.image_size}, batch {FLAGS.batch_size}, best of {FLAGS.rounds} rounds of {FLAGS.num_images} images; "
-          "images/s")
+        print(f"after: {timing.conditions()}")
     for line in table(rates, parallel, FLAGS.step_images_per_second):
         print(line)
 

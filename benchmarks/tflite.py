@@ -20,7 +20,7 @@ import numpy as np
 from absl import flags, logging
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks.timing import interleaved_times  # noqa: E402
+from benchmarks.timing import conditions, interleaved_times, min_median  # noqa: E402
 from magenta_style import defaults
 from magenta_style.cli import runner
 from magenta_style.errors import ModelSpecError
@@ -125,13 +125,14 @@ def _relative_error(value, reference):
 
 def _print_table(title, times, quality, quality_header, quality_format):
     """One table: median / min ms, ratio to the ONNX peer's median (name 'onnx_released_int8'), quality."""
-    medians = {name: 1000.0 * float(np.median(t)) for name, t in times.items()}
+    summary = {name: [1000.0 * value for value in min_median(t)] for name, t in times.items()}
+    medians = {name: median for name, (_, median) in summary.items()}
     peer_ms = medians.get("onnx_released_int8")
     print(f"\n{title}")
     print(f"{'model':<22}{'median ms':>10}{'min ms':>9}{'vs ONNX':>9}{quality_header:>11}")
-    for name, median in medians.items():
+    for name, (least, median) in summary.items():
         ratio = f"{median / peer_ms:.2f}x" if peer_ms else "-"
-        print(f"{name:<22}{median:>10.1f}{1000 * min(times[name]):>9.1f}{ratio:>9}"
+        print(f"{name:<22}{median:>10.1f}{least:>9.1f}{ratio:>9}"
               f"{quality_format(quality[name]):>11}")
     return medians, peer_ms
 
@@ -185,13 +186,12 @@ def main(argv):
                       f"ETA {elapsed / (index + 1) * (FLAGS.rounds - index - 1):.0f} s")
         calls = ([lambda run=run: run(content, bottleneck) for run in transfers.values()]
                  + [lambda run=run: run(style) for run in predicts.values()])
-        load_before = "/".join(f"{v:.1f}" for v in os.getloadavg())
+        before = conditions()
         times = interleaved_times(calls, FLAGS.rounds, on_round=report)
 
-    print(f"\nmodel: {description}; {FLAGS.num_threads} threads, median of {FLAGS.rounds} "
-          f"interleaved rounds (every model once per round); load average (1/5/15 min) before "
-          f"{load_before}, after {'/'.join(f'{v:.1f}' for v in os.getloadavg())} on "
-          f"{os.cpu_count()} CPUs")
+    print(f"\nmodel: {description}; {FLAGS.num_threads} threads per runtime, median and min of "
+          f"{FLAGS.rounds} interleaved rounds (every model once per round)\n"
+          f"before: {before}\nafter: {conditions()}")
     if peer_description:
         print(f"peer: {peer_description}")
     medians, peer_ms = _print_table(

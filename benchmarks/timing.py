@@ -1,5 +1,7 @@
 """Round-robin timing shared by the benchmarks: on shared CPUs every
 configuration must see the same machine load, so they alternate within a round."""
+import os
+import statistics
 import time
 
 
@@ -21,3 +23,22 @@ def interleaved_times(functions, rounds, warmup=0, on_round=None):
         if on_round is not None:
             on_round(index)
     return times
+
+
+def min_median(seconds):
+    """(min, median) of a list of floats."""
+    return min(seconds), statistics.median(seconds)
+
+
+def best_median(rates):
+    """(max, median) of a list of rates (higher is better)."""
+    return max(rates), statistics.median(rates)
+
+
+def conditions():
+    """Load average and thread count, printed before and after each measurement."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel  (keeps this module cheap)
+    threads = tf.config.threading.get_intra_op_parallelism_threads()
+    load = "/".join(f"{v:.1f}" for v in os.getloadavg())
+    return (f"load average {load} (1/5/15 min); {os.cpu_count()} CPUs, TF intra-op threads "
+            f"{threads or f'{os.cpu_count()} (default)'}")

