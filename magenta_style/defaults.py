@@ -120,7 +120,7 @@ STYLIZE_OUTPUT_FORMAT = "png"
 # (exact: whole-image instance-norm statistics, inference/tiled.py); 0 never tiles. 512 keeps
 # the full model at 12 MP under 3 GB (1024: 3.0 GB, no faster; BENCHMARKS.md).
 STYLIZE_TILE_SIZE = 512
-STYLIZE_PRECISIONS = ("float32", "bfloat16")  # of magenta-stylize's convolutions (inference/fast.py)
+STYLIZE_PRECISIONS = ("float32", "bfloat16")  # of magenta-stylize's transfer network (inference/fast.py)
 STYLIZE_PRECISION = "float32"  # exact; bfloat16 is faster, ~50 dB PSNR from float32
 INTERPOLATION_WEIGHTS = (1.0,)  # 1.0 = the full style (SPEC 6, identity interpolation)
 GRID_CELL_SIZE = 256  # shorter side of each image in the --grid contact sheet

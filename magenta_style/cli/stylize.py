@@ -51,8 +51,9 @@ flags.DEFINE_integer("tile_size", defaults.STYLIZE_TILE_SIZE,
                      "instance-norm statistics); smaller tiles use less memory. 0 never tiles.",
                      lower_bound=0)
 flags.DEFINE_enum("precision", defaults.STYLIZE_PRECISION, list(defaults.STYLIZE_PRECISIONS),
-                  "Precision of the transfer network's convolutions: float32 (exact) or "
-                  "bfloat16 (faster on CPUs with AVX512-BF16/AMX, ~50 dB PSNR from float32).")
+                  "Precision of the transfer network: float32 (exact) or bfloat16 "
+                  "(activations and convolutions; ~2x faster on CPUs with AMX, ~50 dB PSNR "
+                  "from float32).")
 
 
 def main(argv):
