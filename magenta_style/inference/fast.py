@@ -16,17 +16,16 @@ built (rebuild it after changing the weights). What differs, measured in BENCHMA
   of this image, then the fused scale and shift), instead of moments + 4 elementwise ops.
 - The contract BatchNorms (inference: a per-channel affine map) are folded into the conv
   kernels and a bias.
-- stylize_graph(..., norm=moments_instance_norm) is the same graph in TFLite built-ins (export/tflite.py):
-  instance norm from moments (TFLite has no training-mode FusedBatchNormV3).
+- stylize_graph(..., norm=moments_instance_norm) is the same graph in TFLite built-ins
+  (export/tflite.py): instance norm from moments (TFLite has no training-mode FusedBatchNormV3).
 - The kernel rearrangements are nets/kernel_forms.py's (exactly invertible, so an exported
   TFLite file reads back into the Keras layers).
 - Reflect and edge padding are built from slices, flips and concatenations: TensorFlow's
   MirrorPad and TFLite's MIRROR_PAD are slower than these copies.
 - precision="bfloat16" keeps the activations in bfloat16 from the content's first convolution to
   the last norm (AMX / AVX512-BF16 convolutions; oneDNN's norms take bfloat16 and keep their
-  statistics in float32): faster, not exact (PSNR in BENCHMARKS.md). Norms of fewer than 16
-  channels, or a channel count that is not a multiple of 16, take float32: oneDNN's bfloat16
-  batch norm is ~10x slower there.
+  statistics in float32): faster, not exact (PSNR in BENCHMARKS.md). Norms whose channel count
+  is not a multiple of 16 take float32: oneDNN's bfloat16 batch norm is ~10x slower there.
 """
 import numpy as np
 import tensorflow as tf
