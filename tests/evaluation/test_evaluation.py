@@ -120,10 +120,27 @@ def test_outputs_keys_counts_and_determinism(sets, loss_network, mobile_model, t
     weighted = sum(float(value) for key, value in row.items() if key.startswith("weighted_"))
     assert float(row["total_loss"]) == pytest.approx(weighted, rel=1e-5)
 
-    # Same inputs and seed: byte-identical metrics.
+    # Same inputs and seed: the same styles, images and settings, and the same losses to
+    # float32 rounding (oneDNN may block a reduction differently from run to run: CI once
+    # saw one float32 ulp of difference).
     run_evaluation(model, loss_network, sets, tmp_path / "b")
-    assert (tmp_path / "a" / "metrics.json").read_bytes() == \
-        (tmp_path / "b" / "metrics.json").read_bytes()
+    assert_same_metrics(metrics, json.loads((tmp_path / "b" / "metrics.json").read_text()))
+
+
+def assert_same_metrics(first, second, path="metrics", rel=1e-6):
+    """Equal structure, strings and integers; floats within `rel`."""
+    if isinstance(first, dict):
+        assert isinstance(second, dict) and sorted(first) == sorted(second), path
+        for key in first:
+            assert_same_metrics(first[key], second[key], f"{path}.{key}", rel)
+    elif isinstance(first, list):
+        assert isinstance(second, list) and len(first) == len(second), path
+        for i, (a, b) in enumerate(zip(first, second)):
+            assert_same_metrics(a, b, f"{path}[{i}]", rel)
+    elif isinstance(first, float):
+        assert isinstance(second, float) and second == pytest.approx(first, rel=rel), path
+    else:
+        assert type(first) is type(second) and first == second, path
 
 
 def test_per_style_losses_match_reference_total_loss(sets, loss_network, mobile_model):
