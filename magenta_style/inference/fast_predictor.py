@@ -6,13 +6,17 @@ bottleneck [B, D] that computes what `model.style_bottleneck` computes in infere
 once when it is built (rebuild it after changing the weights). Every Conv2D / DepthwiseConv2D
 whose only consumer is a BatchNormalization becomes one convolution with the BatchNorm's affine
 map folded into its kernel and a bias, and a ReLU / ReLU6 right after it is applied as
-tf.nn.relu / relu6, which oneDNN runs fused with the convolution; every other layer is called as
-it is. The graph is read from the models' Keras configs (nested models included), so it serves
+tf.nn.relu / relu6, which oneDNN runs fused with the convolution; a SamePadding2D whose only
+consumer is such a VALID convolution of its kernel size and stride becomes that convolution's
+"SAME" padding (the same zeros, without a padded copy and its shape arithmetic); every other
+layer is called as it is. The graph is read from the models' Keras configs (nested models included), so it serves
 MobileNetV2 (52 BatchNorms) and Inception-v3 (70) alike. Speed: BENCHMARKS.md, "Stylize".
 """
 import numpy as np
 import tensorflow as tf
 from keras import Model, layers
+
+from magenta_style.nets.layers import SamePadding2D
 
 CONVOLUTIONS = (layers.Conv2D, layers.DepthwiseConv2D)
 
@@ -55,7 +59,8 @@ def _relu(layer):
 class FoldedConvolution:
     """conv -> inference BatchNorm (-> ReLU) as one convolution + bias (+ activation)."""
 
-    def __init__(self, conv, batch_norm, activation=None):
+    def __init__(self, conv, batch_norm, activation=None, padding=None):
+        """padding: "SAME" where the conv's zero padding was a SamePadding2D before it."""
         scale = batch_norm.gamma.numpy() if batch_norm.scale else 1.0
         scale = scale / np.sqrt(batch_norm.moving_variance.numpy() + batch_norm.epsilon)
         shift = batch_norm.beta.numpy() if batch_norm.center else 0.0
@@ -67,7 +72,7 @@ class FoldedConvolution:
         self.bias = tf.constant(shift + (bias - batch_norm.moving_mean.numpy()) * scale,
                                 tf.float32)
         self.strides = [1, *conv.strides, 1]
-        self.padding, self.dilations = conv.padding.upper(), conv.dilation_rate
+        self.padding, self.dilations = padding or conv.padding.upper(), conv.dilation_rate
         self.activation = activation
 
     def __call__(self, x):
@@ -88,6 +93,23 @@ def _foldable(layer, consumers):
     return None
 
 
+def _absorbed_padding(layer, consumers):
+    """The convolution that takes SamePadding2D `layer` as its "SAME" padding, else None: its
+    only consumer, a foldable VALID conv of the pad's kernel size and stride, undilated."""
+    if not isinstance(layer, SamePadding2D):
+        return None
+    users = consumers.get(layer.name, [])
+    if len(users) != 1 or _foldable(users[0], consumers) is None:
+        return None
+    conv = users[0]
+    square = (layer.kernel_size, layer.kernel_size)
+    if conv.padding == "valid" and tuple(conv.kernel_size) == square \
+            and tuple(conv.strides) == (layer.stride, layer.stride) \
+            and tuple(conv.dilation_rate) == (1, 1):
+        return conv
+    return None
+
+
 def folded_graph(model):
     """Python function x -> output of a single-input functional Keras `model` in inference
     mode, its conv -> BatchNorm (-> ReLU) chains folded (trace it in a tf.function)."""
@@ -105,15 +127,22 @@ def folded_graph(model):
         for source in sources:
             consumers.setdefault(source, []).append(layer)
     steps, holder = [], {}  # holder: folded-away layer name -> the step name holding its value
+    same_padded = set()  # convs whose SamePadding2D became their own "SAME" padding
     for layer, sources in calls:
         if layer.name in holder:
+            continue
+        conv = _absorbed_padding(layer, consumers)
+        if conv is not None:
+            holder[layer.name] = holder.get(sources[0], sources[0])
+            same_padded.add(conv.name)
             continue
         function = layer
         batch_norm = _foldable(layer, consumers)
         if batch_norm is not None:
             after = consumers.get(batch_norm.name, [])
             activation = _relu(after[0]) if len(after) == 1 else None
-            function = FoldedConvolution(layer, batch_norm, activation)
+            function = FoldedConvolution(layer, batch_norm, activation,
+                                         "SAME" if layer.name in same_padded else None)
             for absorbed in [batch_norm] + ([after[0]] if activation else []):
                 holder[absorbed.name] = layer.name
         elif isinstance(layer, Model):

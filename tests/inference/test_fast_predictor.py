@@ -45,3 +45,14 @@ def test_every_batch_norm_is_folded(model):
     ops = {op.type for op in graph.get_operations()}
     assert not {op for op in ops if "BatchNorm" in op}, ops
     assert "Conv2D" in ops
+
+
+def test_same_paddings_become_the_convolutions_own():
+    """MobileNetV2's four SamePadding2D before stride-2 depthwise convs leave no Pad op (the
+    odd-size case of test_fast_predictor_equals_keras checks the zeros sit where SAME puts them)."""
+    keras.utils.set_random_seed(0)
+    model = build_stylizer("mobile")
+    assert sum(type(layer).__name__ == "SamePadding2D"
+               for layer in model.style_predictor.get_layer("MobilenetV2").layers) == 4
+    graph = fast_style_bottleneck(model).get_concrete_function().graph
+    assert not [op.name for op in graph.get_operations() if op.type in ("Pad", "PadV2")]
