@@ -21,7 +21,12 @@ from magenta_style.evaluation.loop import (
     load_content_images,
 )
 from magenta_style.evaluation.models import EvalModel, from_stylizer, load_eval_model
-from magenta_style.evaluation.reports import OUTPUT_FILES, PER_STYLE_FILE, weights_fingerprint
+from magenta_style.evaluation.reports import (
+    BEATS_IDENTITY_MARGIN,
+    OUTPUT_FILES,
+    PER_STYLE_FILE,
+    weights_fingerprint,
+)
 from magenta_style.nets import stylizer, vgg
 from tests import ROOT, fake_data
 
@@ -165,8 +170,9 @@ def test_per_style_losses_match_reference_total_loss(sets, loss_network, mobile_
 def test_identity_model_has_zero_content_loss(sets, loss_network, tmp_path):
     metrics = run_evaluation(identity_model(), loss_network, sets, tmp_path, observed=False)
     stats = metrics["losses"]["unobserved"]
-    assert stats["total_content_loss"]["mean"] == 0.0
-    assert stats["content_loss/vgg_16/conv3"]["p90"] == 0.0
+    # Zero but for float rounding: the content's features come from another VGG batch.
+    assert stats["total_content_loss"]["mean"] == pytest.approx(0.0, abs=1e-9)
+    assert stats["content_loss/vgg_16/conv3"]["p90"] == pytest.approx(0.0, abs=1e-9)
     assert stats["total_style_loss"]["mean"] > 0
     assert "comparison" not in metrics and "observed" not in metrics["data"]
 
@@ -193,7 +199,8 @@ def test_saved_model_is_evaluated_through_its_signatures(sets, loss_network, tmp
     assert model.identity["kind"] == "saved_model" and len(model.identity["files_sha256"]) == 64
     metrics = run_evaluation(model, loss_network, sets, tmp_path / "eval", observed=False,
                              num_styles=2)
-    assert metrics["losses"]["unobserved"]["total_content_loss"]["mean"] == 0.0
+    assert metrics["losses"]["unobserved"]["total_content_loss"]["mean"] == pytest.approx(
+        0.0, abs=1e-9)
     assert metrics["losses"]["unobserved"]["total_loss"]["count"] == 2
 
 
@@ -310,20 +317,20 @@ def test_identity_floor_in_metrics_and_csv(sets, loss_network, mobile_model, tmp
     of a model that returns its content, and the share of styles where the model beats it."""
     baseline = run_evaluation(identity_model(), loss_network, sets, tmp_path / "identity",
                               observed=False)
-    assert baseline["identity"] == baseline["losses"]  # the identity model is the identity
-    assert baseline["versus_identity"]["unobserved"]["total_style_loss"] == {
-        "share_below": 0.0, "median_ratio": 1.0}
+    assert_same_metrics(baseline["identity"], baseline["losses"])  # the identity is the identity
+    versus = baseline["versus_identity"]["unobserved"]["total_style_loss"]
+    assert versus["share_below"] == 0.0 and versus["median_ratio"] == pytest.approx(1.0, rel=1e-6)
     metrics = run_evaluation(from_stylizer(mobile_model[0]), loss_network, sets,
                              tmp_path / "model", observed=False)
-    assert metrics["identity"] == baseline["losses"]
+    assert_same_metrics(metrics["identity"], baseline["losses"])
     with open(tmp_path / "model" / PER_STYLE_FILE, newline="") as stream:
         rows = list(csv.DictReader(stream))
     model_style = np.array([float(row["total_style_loss"]) for row in rows])
     identity_style = np.array([float(row["identity/total_style_loss"]) for row in rows])
     assert identity_style.mean() == pytest.approx(
         baseline["losses"]["unobserved"]["total_style_loss"]["mean"], rel=1e-12)
-    assert [int(row["beats_identity"]) for row in rows] == list(
-        (model_style < identity_style).astype(int))
+    beats = model_style < identity_style * (1 - BEATS_IDENTITY_MARGIN)
+    assert [int(row["beats_identity"]) for row in rows] == list(beats.astype(int))
     versus = metrics["versus_identity"]["unobserved"]["total_style_loss"]
-    assert versus["share_below"] == pytest.approx(np.mean(model_style < identity_style))
+    assert versus["share_below"] == pytest.approx(np.mean(beats))
     assert versus["median_ratio"] == pytest.approx(np.median(model_style / identity_style))
