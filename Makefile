@@ -47,7 +47,7 @@ demo: $(DEMO_STAMP)
 
 # The Magenta parity tests fail (not skip) under make when the reference venv is broken.
 # Two pytest-xdist workers, one test file each at a time (module fixtures are built once).
-PYTEST := MAGENTA_REFERENCE_REQUIRED=1 $(PY) -m pytest -q -n 2 --dist loadfile
+PYTEST := MAGENTA_REFERENCE_REQUIRED=1 $(PY) -m pytest -q -n 2 --dist loadfile --durations=15
 
 test: $(STAMP) $(REF_STAMP)
 	$(PYTEST)
