@@ -16,7 +16,8 @@ from magenta_style.progress import Progress
 from magenta_style.training import preemption, run_lock
 from magenta_style.training.checkpoints import Checkpointer, check_train_dir
 from magenta_style.training.models import build_models, initialize_from
-from magenta_style.training.steps import make_optimizer, make_train_step
+from magenta_style.training.optimizer import make_optimizer
+from magenta_style.training.steps import make_train_step
 from magenta_style.training.strategies import is_chief, make_strategy, num_workers
 from magenta_style.training.summaries import (
     _loss_text,

@@ -1,25 +1,12 @@
-"""Optimizer, loss functions and the (distributed) train / distillation step."""
+"""Loss functions and the (distributed) train / distillation step."""
 import keras
 import tensorflow as tf
 
 from magenta_style import defaults
 from magenta_style.nets import losses
+from magenta_style.training.optimizer import make_optimizer
 
 MEAN, SUM = tf.distribute.ReduceOp.MEAN, tf.distribute.ReduceOp.SUM
-
-
-def make_optimizer(learning_rate=defaults.LEARNING_RATE, mixed_precision=False,
-                   epsilon=defaults.ADAM_EPSILON):
-    """Adam (beta1 0.9, beta2 0.999, epsilon 1e-8 as TF1's AdamOptimizer that Magenta trained
-    with); in a dynamic LossScaleOptimizer if mixed_precision.
-
-    mixed_precision: loss scaling, wanted for float16 only (TrainConfig.loss_scaling).
-    """
-    optimizer = keras.optimizers.Adam(learning_rate, beta_1=defaults.ADAM_BETA_1,
-                                      beta_2=defaults.ADAM_BETA_2, epsilon=epsilon)
-    if mixed_precision:
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    return optimizer
 
 
 def _float32_endpoints(loss_network, images):

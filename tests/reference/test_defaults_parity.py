@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from magenta_style import defaults
-from magenta_style.training import steps
+from magenta_style.training.optimizer import make_optimizer
 from tests.reference.conftest import ADAM_LEARNING_RATE, ADAM_STEPS
 
 
@@ -34,7 +34,7 @@ def test_loss_weights_and_training_defaults_are_magentas(reference):
 
 def _adam(reference, epsilon):
     variable = tf.Variable(reference.inputs["adam_initial"])
-    optimizer = steps.make_optimizer(ADAM_LEARNING_RATE, epsilon=epsilon)
+    optimizer = make_optimizer(ADAM_LEARNING_RATE, epsilon=epsilon)
     for step in range(ADAM_STEPS):
         optimizer.apply_gradients([(tf.constant(reference.inputs[f"adam_gradient_{step}"]),
                                     variable)])
@@ -46,6 +46,9 @@ def test_adam_steps_equal_tf1_adam_optimizer(reference):
     initial = reference.inputs["adam_initial"]
     theirs = reference.task("adam")["value"]
     ours = _adam(reference, defaults.ADAM_EPSILON)
-    np.testing.assert_allclose(ours - initial, theirs - initial, rtol=1e-4, atol=1e-9)
+    # The same kernel (ResourceApplyAdam); TF1 multiplies its beta powers step by step where
+    # Keras takes beta ** t, which can move a weight by an ulp or two.
+    ulps = np.abs(ours.view(np.int32) - theirs.view(np.int32))
+    assert ulps.max() <= 4, (ulps.max(), np.abs(ours - theirs).max())
     keras_default = _adam(reference, defaults.KERAS_ADAM_EPSILON)
     assert np.abs((keras_default - initial) - (theirs - initial)).max() > 1e-5

@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from magenta_style import build_stylizer, build_vgg16, total_loss
+from magenta_style.training.optimizer import make_optimizer
 
 
 def test_gradients_reach_every_trainable_variable():
@@ -29,7 +30,7 @@ def test_small_training_run_lowers_total_loss():
     content = tf.random.stateless_uniform([1, 64, 64, 3], seed=[1, 2])
     style = tf.image.resize(tf.random.stateless_uniform([1, 8, 8, 3], seed=[3, 4]), [64, 64],
                             method="nearest")
-    optimizer = keras.optimizers.Adam(1e-3)
+    optimizer = make_optimizer(1e-3)
 
     @tf.function
     def step():
@@ -53,7 +54,7 @@ def test_fine_tuning_with_real_vgg19_lowers_a_held_photos_style_loss():
     from magenta_style.errors import MagentaStyleError
     from magenta_style.nets.losses import default_layer_weights
     from magenta_style.training.models import freeze_batch_norm
-    from magenta_style.training.steps import make_optimizer, stylization_losses
+    from magenta_style.training.steps import stylization_losses
     from magenta_style.weights import PRETRAINED_MOBILE, load_model
     from magenta_style.weights.vgg import load_vgg
     try:
