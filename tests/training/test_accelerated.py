@@ -183,7 +183,9 @@ def test_xla_whole_step_equals_plain_step_and_compiles_once_per_bucket(tmp_path)
     xla_terms, _ = xla_step(first)
     for key in ("total_loss", "total_content_loss", "total_style_loss"):
         np.testing.assert_allclose(xla_terms[key], plain_terms[key], rtol=1e-2, err_msg=key)
-    assert np.linalg.norm(_first_moments(xla_optimizer)) > 0  # the gradients: see below
+    # Adam's first moment is 0.1 x the gradient after one step: compared at the end.
+    plain_moment, xla_moment = _first_moments(plain_optimizer), _first_moments(xla_optimizer)
+    assert np.linalg.norm(plain_moment) > 0 and np.linalg.norm(xla_moment) > 0
     assert int(xla_optimizer.iterations.numpy()) == int(plain_optimizer.iterations.numpy()) == 1
     assert int(xla_counter.numpy()) == int(plain_counter.numpy()) == 1
     # BatchNorm statistics were updated inside the compiled step.
@@ -200,22 +202,11 @@ def test_xla_whole_step_equals_plain_step_and_compiles_once_per_bucket(tmp_path)
     assert xla_step.experimental_get_tracing_count() == len(buckets)
     assert int(xla_counter.numpy()) == 6
 
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=(
-    "open: on an Intel AMX VM (TF 2.21, oneDNN) the XLA step's first gradients differ from the "
-    "plain step's by ~30 % in norm (17 % on the transfer network) while the losses agree to 1 %; "
-    "on an AMD Zen 5 VM they agreed within 5 %. Compare longer runs before trusting XLA training."))
-def test_xla_whole_step_gives_the_plain_steps_gradients(tmp_path):
-    config = tiny_config(tmp_path, learning_rate=1e-4, **LIGHT_LOSSES)
-    _, plain_optimizer, _, plain_step = _one_device_step(config, jit_compile=False)
-    _, xla_optimizer, _, xla_step = _one_device_step(config, jit_compile=True)
-    rng = np.random.default_rng(1)
-    batch = {"content": tf.constant(rng.uniform(size=(2, SIZE, SIZE, 3)), tf.float32),
-             "style": tf.constant(rng.uniform(size=(2, SIZE, SIZE, 3)), tf.float32)}
-    plain_step(batch)
-    xla_step(batch)
-    # Adam's first moment is 0.1 x the gradient after one step.
-    plain_moment, xla_moment = _first_moments(plain_optimizer), _first_moments(xla_optimizer)
-    assert np.linalg.norm(plain_moment) > 0
-    assert np.linalg.norm(xla_moment - plain_moment) < 0.05 * np.linalg.norm(plain_moment)
+    gradient_difference = (np.linalg.norm(xla_moment - plain_moment)
+                           / np.linalg.norm(plain_moment))
+    if gradient_difference >= 0.05:
+        pytest.xfail(
+            f"open: the XLA step's first gradients differ from the plain step's by "
+            f"{gradient_difference:.0%} in norm while the losses agree to 1 % (seen: ~30 % on "
+            f"the Intel AMX VM and on the AVX2 AMD VM, within 5 % on an AMD Zen 5 VM); compare "
+            f"longer runs before trusting XLA training")
