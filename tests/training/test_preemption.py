@@ -1,16 +1,20 @@
 """SIGTERM / SIGINT during training: a checkpoint at the current step, exit 128 + signal, and the
 same command resumes and ends at exactly --train_steps. Real signals: to a train.py subprocess,
 to this process (SIGINT, in-process loop), and to one of two MultiWorkerMirroredStrategy
-workers on loopback (TF's PreemptionCheckpointHandler; marked slow).
+workers on loopback (TF's PreemptionCheckpointHandler; marked slow), whose resumed run must end
+with equal weights on both workers and only the chief's files in train_dir.
 """
+import glob
 import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from magenta_style.training.loop import train
@@ -18,8 +22,7 @@ from magenta_style.training.preemption import TrainingInterrupted
 from tests.training.test_training import fixed_batches, tiny_config
 # `records` is a fixture.
 from tests.training.test_train_cli import (  # noqa: F401  pylint: disable=unused-import
-    ROOT, TIMEOUT, checkpoint_step, environment, free_port, multi_worker_config, records, run_train,
-    tiny_flags)
+    ROOT, TIMEOUT, checkpoint_step, environment, records, run_train, tiny_flags)
 
 STEPS = 10  # the signal is sent after step 2 (a step takes ~0.2-2 s here)
 
@@ -44,6 +47,24 @@ def wait_for_line(process, prefix, timeout=TIMEOUT):
         if line.startswith(prefix):
             return lines
     raise AssertionError(f"no line starting {prefix!r} in time:\n" + "\n".join(lines[-30:]))
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def multi_worker_config(records, train_dir, **overrides):
+    """tests/train_worker.py's TrainConfig JSON values for a tiny --strategy=multi_worker run."""
+    config = dict(train_dir=train_dir, style_dataset_file=[records["style"]],
+                  imagenet_data_dir=records["imagenet"], model_type="mobile",
+                  vgg_weights="random", predictor_weights="random", batch_size=2, image_size=32,
+                  train_steps=3, save_interval_steps=2, summary_interval_steps=2,
+                  log_interval_steps=1, random_style_image_size=False, seed=0,
+                  strategy="multi_worker")
+    config.update(overrides)
+    return config
 
 
 @pytest.mark.slow
@@ -100,8 +121,7 @@ def test_sigint_in_process_stops_after_the_step_then_resumes(tmp_path):
 @pytest.mark.slow
 def test_sigterm_to_one_of_two_workers_stops_both_at_the_same_step(records, tmp_path):
     train_dir = str(tmp_path / "run")
-    config = multi_worker_config(records, train_dir, train_steps=STEPS, save_interval_steps=1000,
-                                 summary_interval_steps=1000)
+    config = multi_worker_config(records, train_dir, train_steps=STEPS, save_interval_steps=1000)
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))
 
@@ -137,4 +157,15 @@ def test_sigterm_to_one_of_two_workers_stops_both_at_the_same_step(records, tmp_
     for process, output in zip(processes, outputs):
         assert process.returncode == 0, output[-3000:]
         assert f"at step {step}" in output
+        assert "on 2 replica(s) in 2 worker(s)" in output
     assert checkpoint_step(train_dir) == STEPS
+    # Both workers end with the same weights (all-reduced gradients, same Adam steps).
+    chief, other = np.load(tmp_path / "worker0.npz"), np.load(tmp_path / "worker1.npz")
+    assert len(chief.files) == len(other.files) > 100
+    for key in chief.files:
+        np.testing.assert_allclose(chief[key], other[key], rtol=0, atol=1e-6)
+    # Only the chief wrote checkpoints and summaries into train_dir: the signal's checkpoint
+    # and the last, one events file per launch.
+    assert sorted(os.path.basename(p) for p in glob.glob(os.path.join(train_dir, "ckpt-*.index"))) \
+        == sorted([f"ckpt-{step}.index", f"ckpt-{STEPS}.index"])
+    assert len(glob.glob(os.path.join(train_dir, "events.out.tfevents.*"))) == 2

@@ -1,14 +1,12 @@
 """train.py end to end in subprocesses: flag errors, SIGKILL + resume under MirroredStrategy
-(2 logical CPUs), and a two-process MultiWorkerMirroredStrategy run on loopback.
+(2 logical CPUs). The two-process MultiWorkerMirroredStrategy run on loopback is in
+test_preemption.py (SIGTERM to one worker, then the resumed run).
 
 Tiny TFRecords from tests/fake_data.py, mobile model, random VGG, 32 px.
 Every subprocess is bounded by a timeout so a hang cannot stall CI.
 """
-import glob
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -131,56 +129,3 @@ def test_sigkill_then_resume_ends_at_train_steps_mirrored(records, tmp_path):
     assert max(event.step for event in events.Tensors("total_loss")) == 8
     skipped = [float(tf.make_ndarray(event.tensor_proto)) for event in events.Tensors("skipped_records")]
     assert skipped[-1] >= 1  # 16 style draws from 6 records: the corrupt one came by
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def multi_worker_config(records, train_dir, **overrides):
-    """tests/train_worker.py's TrainConfig JSON values for a tiny --strategy=multi_worker run."""
-    config = dict(train_dir=train_dir, style_dataset_file=[records["style"]],
-                  imagenet_data_dir=records["imagenet"], model_type="mobile",
-                  vgg_weights="random", predictor_weights="random", batch_size=2, image_size=32,
-                  train_steps=3, save_interval_steps=2, summary_interval_steps=2,
-                  log_interval_steps=1, random_style_image_size=False, seed=0,
-                  strategy="multi_worker")
-    config.update(overrides)
-    return config
-
-
-@pytest.mark.slow
-def test_two_worker_multi_worker_mirrored_run_agrees_on_weights(records, tmp_path):
-    train_dir = str(tmp_path / "run")
-    config = multi_worker_config(records, train_dir)
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
-    cluster = {"worker": [f"127.0.0.1:{free_port()}" for _ in range(2)]}
-    processes = []
-    for index in range(2):
-        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-        processes.append(subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "tests", "train_worker.py"), str(config_path),
-             str(tmp_path / f"worker{index}.npz")], cwd=ROOT, env=environment(TF_CONFIG=tf_config),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-    outputs = []
-    try:
-        for process in processes:
-            outputs.append(process.communicate(timeout=TIMEOUT)[0])
-    finally:
-        for process in processes:
-            process.kill()
-    for process, output in zip(processes, outputs):
-        assert process.returncode == 0, output[-3000:]
-        assert "on 2 replica(s) in 2 worker(s)" in output
-    chief, other = np.load(tmp_path / "worker0.npz"), np.load(tmp_path / "worker1.npz")
-    assert len(chief.files) == len(other.files) > 100
-    for key in chief.files:
-        np.testing.assert_allclose(chief[key], other[key], rtol=0, atol=1e-6)
-    # Only the chief wrote checkpoints and summaries, into train_dir.
-    assert checkpoint_step(train_dir) == 3
-    assert len(glob.glob(os.path.join(train_dir, "events.out.tfevents.*"))) == 1
-    assert sorted(os.path.basename(p) for p in glob.glob(os.path.join(train_dir, "ckpt-*.index"))) \
-        == ["ckpt-2.index", "ckpt-3.index"]
