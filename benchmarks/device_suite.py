@@ -27,11 +27,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks import pipeline_headroom  # noqa: E402  pylint: disable=wrong-import-position
 from benchmarks.timing import conditions, interleaved_times, min_median  # noqa: E402  pylint: disable=wrong-import-position
 from magenta_style.cli import runner  # noqa: E402  pylint: disable=wrong-import-position
+from magenta_style.errors import UsageError  # noqa: E402  pylint: disable=wrong-import-position
 
 flags.DEFINE_boolean("dry", False, "Tiny sizes and one model, for CPUs and CI: checks that "
                      "every section runs, measures nothing meaningful.")
 flags.DEFINE_list("sections", ["step", "pipeline", "stylize", "evaluation"],
                   "Sections to run, in this order.")
+flags.DEFINE_list("step_modes", None, "Train step modes to measure (benchmarks/workloads.py "
+                  "STEP_MODES keys); default: the preset's, float32, bfloat16 and xla.")
 flags.DEFINE_float("budget_s", 450.0, "Stop starting new measurements after this many seconds.",
                    lower_bound=0.0)
 FLAGS = flags.FLAGS
@@ -167,7 +170,14 @@ def evaluation_rows(suite, preset, directory):
 def main(argv):
     del argv
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    preset = PRESETS["dry" if FLAGS.dry else "device"]
+    from benchmarks.workloads import STEP_MODES  # pylint: disable=import-outside-toplevel
+    preset = dict(PRESETS["dry" if FLAGS.dry else "device"])
+    if FLAGS.step_modes:
+        preset["step_modes"] = tuple(FLAGS.step_modes)
+    unknown = [mode for mode in preset["step_modes"] if mode not in STEP_MODES]
+    if unknown:
+        raise UsageError(f"--step_modes: unknown mode(s) {', '.join(unknown)}; known: "
+                                f"{', '.join(STEP_MODES)}")
     gpus = tf.config.list_physical_devices("GPU")
     device = f"{len(gpus)} GPU(s)" if gpus else "no GPU"
     print(f"device suite ({'dry' if FLAGS.dry else 'device'} mode): TensorFlow {tf.__version__}, "
