@@ -1,4 +1,5 @@
-"""One run of Magenta's own code per test session, shared by the parity tests.
+"""One run of Magenta's own code per test session, shared by the parity tests (and by the
+session's pytest-xdist workers).
 
 The `reference` fixture builds our full and mobile Stylizers and VGG-16 with random weights
 (set through our TF1 weight-import table), hands the same weights by TF1 name and the same
@@ -94,7 +95,7 @@ def make_job():
 class Reference:
     """Our randomized models, their initial weights, the inputs and Magenta's arrays."""
 
-    def __init__(self, tmp_dir):
+    def __init__(self, tmp_dir, cache_dir=None):
         self.full = stylizer.build_stylizer("full")
         self.mobile = stylizer.build_stylizer("mobile")
         self.vgg = vgg.build_vgg16(None)
@@ -107,9 +108,13 @@ class Reference:
         self.full_initial = [w.numpy() for w in self.full.weights]
         self.mobile_initial = [w.numpy() for w in self.mobile.weights]
         self.inputs = make_inputs()
-        self.arrays = reference_job.run_harness(
-            tmp_dir, make_job(), {"full": {**full_arrays, **vgg_arrays},
-                                  "mobile": {**mobile_arrays, **vgg_arrays}}, self.inputs)
+        weights = {"full": {**full_arrays, **vgg_arrays},
+                   "mobile": {**mobile_arrays, **vgg_arrays}}
+        if cache_dir is None:
+            self.arrays = reference_job.run_harness(tmp_dir, make_job(), weights, self.inputs)
+        else:
+            self.arrays = reference_job.run_harness_once(cache_dir, tmp_dir, make_job(), weights,
+                                                         self.inputs)
 
     def reset(self):
         """Undo BatchNorm moving-statistics updates of training-mode calls."""
@@ -124,11 +129,15 @@ class Reference:
 
 
 @pytest.fixture(scope="session")
-def reference(tmp_path_factory):
+def reference(tmp_path_factory, request):
     if reference_job.reference_python() is None:
         if os.environ.get(reference_job.REQUIRED_ENV):
             pytest.fail(reference_job.missing_environment_reason())
         pytest.skip(reference_job.missing_environment_reason())
-    result = Reference(tmp_path_factory.mktemp("magenta_reference"))
+    # Under pytest-xdist the base temp's parent is this session's, shared by its workers: the
+    # harness runs once (about a minute of CPU), not once per worker holding a parity test.
+    xdist_worker = hasattr(request.config, "workerinput")
+    cache_dir = tmp_path_factory.getbasetemp().parent if xdist_worker else None
+    result = Reference(tmp_path_factory.mktemp("magenta_reference"), cache_dir)
     yield result
     result.reset()

@@ -4,6 +4,8 @@ The harness (magenta_harness.py) runs in its own virtual environment (`make refe
 we talk to it only through files: weights as {TF1 variable name: array} .npz files, inputs
 as an .npz of named images, a JSON job, and an .npz of reference arrays back.
 """
+import fcntl
+import hashlib
 import json
 import os
 import subprocess
@@ -67,6 +69,33 @@ def randomize(pairs, seed):
         variable.assign(value)
         arrays[name] = value
     return arrays
+
+
+def job_digest(job, weights, inputs):
+    """sha256 of everything the harness is given: equal digests, equal reference arrays."""
+    digest = hashlib.sha256(json.dumps(job, sort_keys=True).encode())
+    named = [(f"{model}/{name}", array) for model, arrays in sorted(weights.items())
+             for name, array in sorted(arrays.items())]
+    for name, array in named + sorted(inputs.items()):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{name}:{array.dtype}:{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def run_harness_once(cache_dir, directory, job, weights, inputs):
+    """run_harness, shared through `cache_dir` by processes asking for the same job (pytest-xdist
+    workers of one session): the first runs it, the others wait on a lock and read its arrays."""
+    path = os.path.join(str(cache_dir), f"magenta_reference_{job_digest(job, weights, inputs)}.npz")
+    with open(path + ".lock", "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(path):
+            arrays = run_harness(directory, job, weights, inputs)
+            np.savez(path + ".partial.npz", **arrays)
+            os.replace(path + ".partial.npz", path)
+            return arrays
+    with np.load(path) as arrays:
+        return {key: arrays[key] for key in arrays.files}
 
 
 def run_harness(directory, job, weights, inputs, timeout=900):
