@@ -177,7 +177,7 @@ def main(argv):
     unknown = [mode for mode in preset["step_modes"] if mode not in STEP_MODES]
     if unknown:
         raise UsageError(f"--step_modes: unknown mode(s) {', '.join(unknown)}; known: "
-                                f"{', '.join(STEP_MODES)}")
+                         f"{', '.join(STEP_MODES)}")
     gpus = tf.config.list_physical_devices("GPU")
     device = f"{len(gpus)} GPU(s)" if gpus else "no GPU"
     print(f"device suite ({'dry' if FLAGS.dry else 'device'} mode): TensorFlow {tf.__version__}, "

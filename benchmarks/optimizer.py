@@ -30,24 +30,14 @@ def build_step(optimizer_name):
     import keras  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    from magenta_style import defaults  # pylint: disable=import-outside-toplevel
     from magenta_style.training import config as train_config  # pylint: disable=import-outside-toplevel
-    from magenta_style.training.models import build_models  # pylint: disable=import-outside-toplevel
     from magenta_style.training.optimizer import FusedAdam  # pylint: disable=import-outside-toplevel
-    from magenta_style.training.steps import make_train_step  # pylint: disable=import-outside-toplevel
+    from magenta_style.training.steps import one_device_step  # pylint: disable=import-outside-toplevel
     config = train_config.TrainConfig(model_type=FLAGS.model_type, vgg_weights="random",
                                       predictor_weights="random")
     train_config.resolve_loss_weights(config)
-    keras.utils.set_random_seed(0)
-    models = build_models(config)
     adam = {"FusedAdam": FusedAdam, "keras Adam": keras.optimizers.Adam}[optimizer_name]
-    optimizer = adam(config.learning_rate, beta_1=defaults.ADAM_BETA_1,
-                     beta_2=defaults.ADAM_BETA_2, epsilon=config.adam_epsilon)
-    optimizer.build(models.model.trainable_variables)
-    train_step = make_train_step(tf.distribute.get_strategy(), models, optimizer,
-                                 tf.Variable(0, dtype=tf.int64), config.content_weights,
-                                 config.style_weights, config.total_variation_weight,
-                                 config.clip_gradient_norm)
+    _, _, _, train_step = one_device_step(config, seed=0, adam=adam)
     shape = [FLAGS.batch_size, FLAGS.image_size, FLAGS.image_size, 3]
     batch = {"content": tf.random.uniform(shape, seed=1), "style": tf.random.uniform(shape, seed=2)}
     return train_step, batch

@@ -10,8 +10,9 @@ class FusedAdam(keras.optimizers.Adam):
 
     The kernel TF1's AdamOptimizer (Magenta's) calls, computing Keras' update
     (m, v, var -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)) in one op instead
-    of about twenty: the train step's graph loses ~5,000 of its ~18,000 ops (mobile model),
-    and traces and optimizes ~35 % sooner. Same variables and checkpoints as Adam.
+    of about twenty: the mobile train step's graph loses ~5,500 of its ~18,000 ops and reaches
+    the end of its first call ~26 % sooner (BENCHMARKS.md). Same variables and checkpoints
+    as Adam.
     """
 
     def update_step(self, gradient, variable, learning_rate):
@@ -31,14 +32,15 @@ class FusedAdam(keras.optimizers.Adam):
 
 
 def make_optimizer(learning_rate=defaults.LEARNING_RATE, mixed_precision=False,
-                   epsilon=defaults.ADAM_EPSILON):
+                   epsilon=defaults.ADAM_EPSILON, adam=FusedAdam):
     """Adam (beta1 0.9, beta2 0.999, epsilon 1e-8 as TF1's AdamOptimizer that Magenta trained
     with); in a dynamic LossScaleOptimizer if mixed_precision.
 
     mixed_precision: loss scaling, wanted for float16 only (TrainConfig.loss_scaling).
+    adam: the Adam class (keras.optimizers.Adam is benchmarks/optimizer.py's peer).
     """
-    optimizer = FusedAdam(learning_rate, beta_1=defaults.ADAM_BETA_1,
-                          beta_2=defaults.ADAM_BETA_2, epsilon=epsilon)
+    optimizer = adam(learning_rate, beta_1=defaults.ADAM_BETA_1, beta_2=defaults.ADAM_BETA_2,
+                     epsilon=epsilon)
     if mixed_precision:
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer

@@ -4,7 +4,7 @@ import tensorflow as tf
 
 from magenta_style import defaults
 from magenta_style.nets import losses
-from magenta_style.training.optimizer import make_optimizer
+from magenta_style.training.optimizer import FusedAdam, make_optimizer
 
 MEAN, SUM = tf.distribute.ReduceOp.MEAN, tf.distribute.ReduceOp.SUM
 
@@ -137,12 +137,13 @@ def _single_device(strategy):
         not tf.distribute.has_strategy() and strategy is tf.distribute.get_strategy())
 
 
-def one_device_step(config, seed=0):
+def one_device_step(config, seed=0, adam=FusedAdam):
     """`config`'s models, optimizer, step counter and train step on one device, outside train().
 
     For tools and tests that drive the step themselves (benchmarks, XLA checks).
     Built under config.dtype_policy (restored afterwards), random init from `seed`.
-    Returns (models, optimizer, step variable, train_step).
+    adam: the Adam class (make_optimizer's). Returns (models, optimizer, step variable,
+    train_step).
     """
     from magenta_style.training.models import build_models  # pylint: disable=import-outside-toplevel
     previous = keras.config.dtype_policy()
@@ -150,7 +151,8 @@ def one_device_step(config, seed=0):
     try:
         keras.utils.set_random_seed(seed)
         models = build_models(config)
-        optimizer = make_optimizer(config.learning_rate, config.loss_scaling, config.adam_epsilon)
+        optimizer = make_optimizer(config.learning_rate, config.loss_scaling, config.adam_epsilon,
+                                   adam)
         optimizer.build(models.model.trainable_variables)
         step = tf.Variable(0, dtype=tf.int64)
         train_step = make_train_step(

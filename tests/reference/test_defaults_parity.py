@@ -48,7 +48,7 @@ def test_adam_steps_equal_tf1_adam_optimizer(reference):
     ours = _adam(reference, defaults.ADAM_EPSILON)
     # The same kernel (ResourceApplyAdam); TF1 multiplies its beta powers step by step where
     # Keras takes beta ** t, which can move a weight by an ulp or two.
-    ulps = np.abs(ours.view(np.int32) - theirs.view(np.int32))
+    ulps = np.abs(ours.view(np.int32).astype(np.int64) - theirs.view(np.int32))
     assert ulps.max() <= 4, (ulps.max(), np.abs(ours - theirs).max())
     keras_default = _adam(reference, defaults.KERAS_ADAM_EPSILON)
     assert np.abs((keras_default - initial) - (theirs - initial)).max() > 1e-5
