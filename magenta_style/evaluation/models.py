@@ -7,11 +7,8 @@ from magenta_style import defaults
 from magenta_style.evaluation.loop import EvaluationError
 from magenta_style.evaluation.reports import files_fingerprint, weights_fingerprint
 from magenta_style.weights import load_model
-from magenta_style.weights.hub import is_exported_by_us
+from magenta_style.weights.hub import is_exported_by_us, is_saved_model
 from magenta_style.weights.run_dir import checkpoint_step, is_train_dir
-
-SAVED_MODEL_FILE = "saved_model.pb"
-
 
 
 
@@ -92,8 +89,7 @@ def from_saved_model(path):
 def _saved_model_dir(spec):
     """The SavedModel directory of `spec` (itself, or export.py's `<output_dir>/saved_model`)."""
     for directory in (spec, os.path.join(spec, defaults.SAVED_MODEL_DIR)):
-        if tf.io.gfile.isdir(directory) and tf.io.gfile.exists(
-                os.path.join(directory, SAVED_MODEL_FILE)):
+        if is_saved_model(directory):
             return directory
     return None
 
@@ -113,4 +109,4 @@ def load_eval_model(spec):
         checkpoint = tf.train.latest_checkpoint(spec)
         identity.update(checkpoint=os.path.basename(checkpoint or ""),
                         step=checkpoint_step(checkpoint))
-    return from_stylizer(load_model(spec), identity)
+    return from_stylizer(load_model(saved_model or spec), identity)

@@ -50,11 +50,12 @@ def test_tf_hub_layout_loads_by_tf1_names(model, expected, tmp_path):
     for name, variable in tf1_variables(model, "mobile"):
         value = variable.numpy()
         named[name] = value[None, None] if name.endswith("/weights") and value.ndim == 2 else value
-    path = _save_variables(tmp_path / "hub", named)
+    path = _save_variables(tmp_path / "saved_model", named)
     loaded = load_model(path)
     np.testing.assert_allclose(loaded(_inputs()).numpy(), expected, atol=1e-5)
-    evaluated = load_eval_model(path)  # evaluate.py --checkpoint: a Stylizer, not signatures
-    assert evaluated.identity["kind"] == "stylizer"
+    for spec in (path, str(tmp_path)):  # evaluate.py --checkpoint: the folder, or one above it
+        evaluated = load_eval_model(spec)
+        assert evaluated.identity["kind"] == "stylizer"  # read as a Stylizer, not by signatures
 
 
 def test_other_saved_model_is_one_line_naming_what_is_missing(tmp_path):
