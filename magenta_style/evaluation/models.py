@@ -7,10 +7,8 @@ from magenta_style import defaults
 from magenta_style.evaluation.loop import EvaluationError
 from magenta_style.evaluation.reports import files_fingerprint, weights_fingerprint
 from magenta_style.weights import load_model
+from magenta_style.weights.hub import is_exported_by_us, is_saved_model
 from magenta_style.weights.run_dir import checkpoint_step, is_train_dir
-
-SAVED_MODEL_FILE = "saved_model.pb"
-
 
 
 
@@ -91,19 +89,18 @@ def from_saved_model(path):
 def _saved_model_dir(spec):
     """The SavedModel directory of `spec` (itself, or export.py's `<output_dir>/saved_model`)."""
     for directory in (spec, os.path.join(spec, defaults.SAVED_MODEL_DIR)):
-        if tf.io.gfile.isdir(directory) and tf.io.gfile.exists(
-                os.path.join(directory, SAVED_MODEL_FILE)):
+        if is_saved_model(directory):
             return directory
     return None
 
 
 def load_eval_model(spec):
-    """EvalModel from a --checkpoint spec: a SavedModel directory (or an export.py output
-    directory holding one), or anything `weights.load_model` reads (.keras, train_dir,
-    Magenta checkpoints, the released weights)."""
+    """EvalModel from a --checkpoint spec: export.py's SavedModel directory (or an export.py
+    output directory holding one), run as it is, or anything `weights.load_model` reads
+    (.keras, train_dir, Magenta checkpoints and TF Hub SavedModel, the released weights)."""
     spec = os.fspath(spec)
     saved_model = _saved_model_dir(spec)
-    if saved_model:
+    if saved_model and is_exported_by_us(saved_model):  # else Magenta's TF Hub one: load_model
         model = from_saved_model(saved_model)
         model.identity["spec"] = spec
         return model
@@ -112,4 +109,4 @@ def load_eval_model(spec):
         checkpoint = tf.train.latest_checkpoint(spec)
         identity.update(checkpoint=os.path.basename(checkpoint or ""),
                         step=checkpoint_step(checkpoint))
-    return from_stylizer(load_model(spec), identity)
+    return from_stylizer(load_model(saved_model or spec), identity)

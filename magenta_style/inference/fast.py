@@ -95,6 +95,12 @@ def moments_instance_norm(x, beta, gamma, epsilon):
     return x * scale + (beta - mean * scale)
 
 
+def batched_instance_norm(x, beta, gamma, epsilon):
+    """moments_instance_norm of a batch [B, H, W, C], each image with its own beta, gamma [B, C]
+    (float32)."""
+    return moments_instance_norm(x, beta[:, None, None, :], gamma[:, None, None, :], epsilon)
+
+
 EXPAND_UPSAMPLED = ("expand/conv1/conv", "expand/conv2/conv")
 EXPAND_LAST = "expand/conv3/conv"
 
@@ -137,11 +143,12 @@ class InferenceKernels:
         self.kernels = {scope: tf.constant(k, dtype) for scope, k in kernels.items()}
 
     def norms(self, style_params):
-        """[P] style parameters -> {scope: (beta, gamma, epsilon)}."""
+        """[P] (or [B, P]) style parameters -> {scope: (beta, gamma, epsilon)}, beta and gamma
+        [depth] (or [B, depth])."""
         norms, offset = {}, 0
         for scope, depth in self.depths:
-            norms[scope] = (style_params[offset:offset + depth],
-                            style_params[offset + depth:offset + 2 * depth], self.epsilon)
+            norms[scope] = (style_params[..., offset:offset + depth],
+                            style_params[..., offset + depth:offset + 2 * depth], self.epsilon)
             offset += 2 * depth
         return norms
 
@@ -185,10 +192,11 @@ def fast_stylize(model, precision=defaults.STYLIZE_PRECISION, kernels=None):
 
 def stylize_graph(kernels, content, style_params, norm=instance_norm):
     """The transfer network on content [1, H, W, 3] with style_params [P] -> float32
-    [1, H, W, 3].
+    [1, H, W, 3] (or [B, ...] with batched_instance_norm).
 
     kernels: InferenceKernels; norm: instance_norm, or moments_instance_norm for a graph the
-    TFLite converter turns into fast built-ins.
+    TFLite converter turns into fast built-ins; batched_instance_norm takes a batch
+    [B, H, W, 3] with style_params [B, P].
     """
     norms = kernels.norms(style_params)
     pad, conv = layers.reflect_pad, kernels.conv

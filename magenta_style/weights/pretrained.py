@@ -5,8 +5,11 @@
   `arbitrary_style_transfer.tar.gz`: downloaded on first use from $MAGENTA_STYLE_FULL_MODEL_URL
   (default: the address in Magenta's README), or read from that archive put in the cache
   directory by hand; unpacked safely, converted and cached.
+- any such archive by path (`load_archive`), and the TF Hub model's tarball: converted once,
+  cached by the archive's sha256.
 """
 import glob
+import hashlib
 import importlib.util
 import os
 import tempfile
@@ -15,6 +18,7 @@ from magenta_style import defaults, image_io
 from magenta_style.defaults import PRETRAINED_FULL, PRETRAINED_MOBILE
 from magenta_style.errors import ModelSpecError
 from magenta_style.weights.download import DownloadError, download, extract_tar
+from magenta_style.weights.hub import SAVED_MODEL_FILE, load_hub_saved_model
 from magenta_style.weights.released import load_released_pair
 from magenta_style.weights.run_dir import load_keras_file
 from magenta_style.weights.tf1 import load_tf1_checkpoint
@@ -74,21 +78,48 @@ def full_model_url():
     return os.environ.get(FULL_MODEL_URL_ENV) or defaults.FULL_MODEL_URL
 
 
-def load_full_archive(archive):
-    """Stylizer from Magenta's `arbitrary_style_transfer.tar.gz` (or any tar of a TF1 checkpoint).
+def convert_archive(archive):
+    """Stylizer from a tar archive of Magenta's weights, unpacked safely into a temporary folder:
 
-    The archive holds `model.ckpt.{data-00000-of-00001,index,meta}` (no `checkpoint` file);
-    it is unpacked safely into a temporary directory and read by the TF1 checkpoint loader.
+    - Magenta's `arbitrary_style_transfer.tar.gz` (or any tar of a TF1 checkpoint): it holds
+      `model.ckpt.{data-00000-of-00001,index,meta}` (no `checkpoint` file);
+    - the TF Hub model's tarball (Kaggle's download): a SavedModel folder's contents.
     """
     if not os.path.isfile(archive):
         raise ModelSpecError(f"{archive}: file not found")
     with tempfile.TemporaryDirectory(prefix="magenta_style_archive_") as target:
         extract_tar(archive, target)
+        saved_models = sorted(glob.glob(os.path.join(target, "**", SAVED_MODEL_FILE),
+                                        recursive=True))
+        if len(saved_models) == 1:
+            return load_hub_saved_model(os.path.dirname(saved_models[0]))
         indexes = sorted(glob.glob(os.path.join(target, "**", "*.index"), recursive=True))
-        if len(indexes) != 1:
-            raise ModelSpecError(f"{archive}: expected one TF1 checkpoint (a *.index file), "
-                                 f"found {len(indexes)}")
+        if saved_models or len(indexes) != 1:
+            raise ModelSpecError(f"{archive}: expected one TF1 checkpoint (a *.index file) or "
+                                 f"one SavedModel, found {len(indexes)} and {len(saved_models)}")
         return load_tf1_checkpoint(indexes[0][:-len(".index")])
+
+
+def _file_digest(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_archive(archive):
+    """convert_archive, cached in `cache_dir()` by the archive's sha256 (converted once)."""
+    if not os.path.isfile(archive):
+        raise ModelSpecError(f"{archive}: file not found")
+    cached = os.path.join(cache_dir(), f"archive_{_file_digest(archive)[:20]}"
+                                       f"_v{CONVERSION_VERSION}.keras")
+    if os.path.isfile(cached):
+        return load_keras_file(cached)
+    model = convert_archive(archive)
+    with image_io.atomic_path(cached, overwrite=True) as temporary:
+        model.save(temporary)
+    return model
 
 
 def load_pretrained_full(log=None):
@@ -106,7 +137,7 @@ def load_pretrained_full(log=None):
             raise ModelSpecError(
                 f"{PRETRAINED_FULL}: {error}. Download {url} yourself and put it at {archive} "
                 f"(or pass --model=path/to/{defaults.FULL_MODEL_ARCHIVE})") from None
-    model = load_full_archive(archive)
+    model = convert_archive(archive)
     with image_io.atomic_path(cached, overwrite=True) as temporary:
         model.save(temporary)
     if downloaded:

@@ -3,7 +3,10 @@
 Specs:
   - `pretrained:mobile`: Magenta's released mobile model (see `pretrained`).
   - `pretrained:full`: Magenta's released full model, downloaded on first use (see `pretrained`).
-  - a tar archive of a TF1 checkpoint, e.g. Magenta's `arbitrary_style_transfer.tar.gz`.
+  - a tar archive of a TF1 checkpoint, e.g. Magenta's `arbitrary_style_transfer.tar.gz`, or of
+    the TF Hub SavedModel (Kaggle's `magenta/arbitrary-image-stylization-v1-256/2` download);
+    converted once and cached.
+  - Magenta's TF Hub SavedModel folder (see `hub`).
   - `*.keras`: a saved Stylizer.
   - a train_dir of `train.py` (see `run_dir`).
   - a Magenta TF1 checkpoint: a `model.ckpt` prefix, or a directory holding one.
@@ -21,10 +24,11 @@ from magenta_style.errors import ModelSpecError
 from magenta_style.defaults import PRETRAINED_FULL
 from magenta_style.weights.pretrained import (
     PRETRAINED_MOBILE,
-    load_full_archive,
+    load_archive,
     load_pretrained_full,
     load_pretrained_mobile,
 )
+from magenta_style.weights.hub import is_saved_model, load_hub_saved_model
 from magenta_style.weights.released import load_released_pair
 from magenta_style.weights.run_dir import (
     checkpoint_prefix,
@@ -91,9 +95,11 @@ def load_model(spec):
     if spec.endswith(".keras"):
         return load_keras_file(spec)
     if spec.endswith(ARCHIVE_SUFFIXES):  # e.g. Magenta's arbitrary_style_transfer.tar.gz
-        return load_full_archive(spec)
+        return load_archive(spec)
     if is_train_dir(spec):
         return load_train_dir(spec)
+    if is_saved_model(spec):
+        return load_hub_saved_model(spec)
     pair = _split_pair(spec)
     if pair is not None:
         return load_released_pair(*pair)
@@ -103,4 +109,5 @@ def load_model(spec):
     if prefix is not None:
         return load_tf1_checkpoint(prefix)
     raise ModelSpecError(f"{spec}: not a model this tool can read (expected {PRETRAINED_MOBILE}, "
-                         "a .keras file, a train_dir, a Magenta checkpoint or an ONNX/TFLite pair)")
+                         "a .keras file, a train_dir, a Magenta checkpoint or TF Hub SavedModel, or an "
+                         "ONNX/TFLite pair)")

@@ -7,6 +7,13 @@ from magenta_style.nets import transfer
 from magenta_style.weights.assign import assign_from_table
 from magenta_style.weights.names import tf1_checkpoint_table
 
+# A variable that only each model type's style predictor has.
+MODEL_TYPE_MARKERS = (("InceptionV3/Conv2d_1a_3x3/weights", "full"),
+                      ("MobilenetV2/Conv/weights", "mobile"))
+
+
+CONV1 = "transformer/contract/conv1/weights"
+
 
 def load_tf1_checkpoint(prefix):
     """Stylizer from a Magenta TF1 checkpoint (full Inception or MobileNetV2 model).
@@ -21,24 +28,29 @@ def load_tf1_checkpoint(prefix):
     except (tf.errors.OpError, ValueError) as error:
         reason = getattr(error, "message", str(error)).splitlines()[0]
         raise ModelSpecError(f"{prefix}: cannot read checkpoint ({reason})") from None
-    shapes = reader.get_variable_to_shape_map()
-    if "InceptionV3/Conv2d_1a_3x3/weights" in shapes:
-        model_type = "full"
-    elif "MobilenetV2/Conv/weights" in shapes:
-        model_type = "mobile"
-    else:
-        raise ModelSpecError(f"{prefix}: not a Magenta arbitrary stylization checkpoint (neither "
-                             "InceptionV3/Conv2d_1a_3x3/weights nor MobilenetV2/Conv/weights found)")
-    conv1 = "transformer/contract/conv1/weights"
-    if conv1 not in shapes:
-        raise ModelSpecError(f"{prefix}: variable {conv1} missing")
-    alpha = shapes[conv1][-1] / transfer.CONTRACT_LAYERS[0][3]
+    return stylizer_from_tf1_variables(prefix, reader.get_variable_to_shape_map(),
+                                       reader.get_tensor, "checkpoint")
+
+
+def stylizer_from_tf1_variables(source, shapes, read_tensor, kind="checkpoint"):
+    """Stylizer from variables by their Magenta TF1 names.
+
+    source: path for messages; shapes: {TF1 name: shape}; read_tensor(name) -> array;
+    kind: what `source` is, for the message when it holds no Magenta model.
+    """
+    model_type = next((kind_ for marker, kind_ in MODEL_TYPE_MARKERS if marker in shapes), None)
+    if model_type is None:
+        raise ModelSpecError(f"{source}: not a Magenta arbitrary stylization {kind} (neither "
+                             f"{' nor '.join(marker for marker, _ in MODEL_TYPE_MARKERS)} found)")
+    if CONV1 not in shapes:
+        raise ModelSpecError(f"{source}: variable {CONV1} missing")
+    alpha = shapes[CONV1][-1] / transfer.CONTRACT_LAYERS[0][3]
     model = stylizer_lib.build_stylizer(model_type, alpha=alpha)
 
     def read(name):
         if name not in shapes:
-            raise ModelSpecError(f"{prefix}: variable {name} missing")
-        return reader.get_tensor(name)
+            raise ModelSpecError(f"{source}: variable {name} missing")
+        return read_tensor(name)
 
     assign_from_table(model, tf1_checkpoint_table(model_type, alpha), read)
     return model

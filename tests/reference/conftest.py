@@ -89,6 +89,7 @@ def make_job():
          "gradients": [f"adam_gradient_{i}" for i in range(ADAM_STEPS)],
          "learning_rate": ADAM_LEARNING_RATE},
         {"name": "defaults", "kind": "defaults"},
+        {"name": "export_hub", "kind": "export_hub", "model": "full"},
     ]}
 
 

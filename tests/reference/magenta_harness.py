@@ -28,14 +28,21 @@ Tasks (keys of OUTPUT.npz are "<task name>/..."):
            optimizer, its default epsilon) applied to the given gradients in order -> "value".
   defaults {}: Magenta's default loss weights, learning rate and Adam epsilon, read from its
            sources -> "json" (a JSON string).
+  export_hub {model: "full"}: the weights saved as a TF1 checkpoint (tf.train.Saver), then
+           Magenta's own export_hub.py main() on it, unchanged: the TF Hub SavedModel of
+           `magenta/arbitrary-image-stylization-v1-256/2` -> "saved_model_tar" (a tar of the
+           folder's contents, as Kaggle serves it, as uint8 bytes).
 
 Every variable of a built graph must be given in the weights file, except VGG-16's fc6..fc8
 (Magenta builds VGG-16 up to fc8, unused by the losses): those are left at their initializer.
 """
 import ast
+import io
 import json
 import os
 import sys
+import tarfile
+import tempfile
 import time
 import types
 
@@ -247,8 +254,35 @@ def run_defaults(task, weights, inputs):
     return {"json": np.array(json.dumps(result))}
 
 
+def run_export_hub(task, weights, inputs):
+    del inputs
+    if task["model"] != "full":
+        raise ValueError("export_hub.py builds the full model only")
+    # Imported here: it defines absl flags (--checkpoint, --export_path), set below as its
+    # command line would. It needs no tensorflow_hub: TF's own SavedModel of a wrapped function.
+    from magenta.models.arbitrary_image_stylization import export_hub  # pylint: disable=import-outside-toplevel
+    with tempfile.TemporaryDirectory(prefix="magenta_export_hub_") as directory:
+        checkpoint = os.path.join(directory, "checkpoint", "model.ckpt")
+        with tf.Graph().as_default():
+            content = tf.placeholder(tf.float32, [1, None, None, 3])
+            style = tf.placeholder(tf.float32, [1, None, None, 3])
+            _build("full", content, style, False, False)
+            with _session_with_weights(weights["full"]) as session:
+                tf.train.Saver().save(session, checkpoint)
+        export_path = os.path.join(directory, "hub")
+        export_hub.FLAGS(["export_hub", f"--checkpoint={checkpoint}",
+                          f"--export_path={export_path}"])
+        with tf.Graph().as_default():
+            export_hub.main()
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
+            for name in sorted(os.listdir(export_path)):
+                tar.add(os.path.join(export_path, name), arcname=name)
+    return {"saved_model_tar": np.frombuffer(buffer.getvalue(), np.uint8)}
+
+
 TASKS = {"stylize": run_stylize, "train": run_train, "evaluate": run_evaluate,
-         "adam": run_adam, "defaults": run_defaults}
+         "adam": run_adam, "defaults": run_defaults, "export_hub": run_export_hub}
 
 
 def main(argv):

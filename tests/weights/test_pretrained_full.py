@@ -139,9 +139,17 @@ def test_archive_put_in_the_cache_by_hand_is_used(server, magenta_archive):
     assert os.path.isfile(placed)  # the user's file stays
 
 
-def test_local_archive_as_model_spec(magenta_archive):
+def test_local_archive_as_model_spec_is_converted_once(magenta_archive, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(pretrained.CACHE_ENV, str(cache))
     model = load_model(str(magenta_archive[0]))
     np.testing.assert_allclose(model(_images()).numpy(), magenta_archive[1], atol=1e-5)
+    cached = [path.name for path in cache.iterdir()]
+    assert len(cached) == 1 and cached[0].startswith("archive_") and cached[0].endswith(".keras")
+    before = (cache / cached[0]).stat().st_mtime_ns
+    again = load_model(str(magenta_archive[0]))  # read from the cache, not converted again
+    np.testing.assert_allclose(again(_images()).numpy(), magenta_archive[1], atol=1e-5)
+    assert (cache / cached[0]).stat().st_mtime_ns == before
 
 
 @pytest.mark.parametrize("name,attributes", [
