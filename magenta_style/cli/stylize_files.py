@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from magenta_style import defaults, gallery, image_io
+from magenta_style.image_io import load_prepared, prepare_image  # noqa: F401  (their old home)
 from magenta_style.errors import UsageError
 from magenta_style.inference.engine import ImageEngine, finish, strength_bottleneck
 from magenta_style.nets import transfer
@@ -55,23 +56,6 @@ def parse_weights(text, what):
     if not values:
         raise UsageError(f"--{what}: no weights in {text!r}")
     return values
-
-
-def load_prepared(path, size, square_crop):
-    """Image file -> float32 [H, W, 3] in [0, 1] (see prepare_image). Raises image_io.ImageError."""
-    return prepare_image(image_io.open_rgb(path, max_shorter_side=size or None), size, square_crop)
-
-
-def prepare_image(image, size, square_crop):
-    """PIL RGB image -> float32 [H, W, 3] in [0, 1], centrally square-cropped if asked and
-    its shorter side resized to `size` (0 keeps the size)."""
-    if square_crop:
-        side = min(image.size)
-        left, top = (image.width - side) // 2, (image.height - side) // 2
-        image = image.crop((left, top, left + side, top + side))
-    if size and min(image.size) != size:
-        image = image_io.resize_shorter_side(image, size)
-    return np.asarray(image, np.float32) / 255.0
 
 
 def _stem(path):
