@@ -5,28 +5,12 @@ directory are the test's own (so the test sees everything it writes). Chromium i
 (`apt-get install chromium`), driven by Playwright, with Chromium's fake camera.
 """
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests import ROOT
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-START_TIMEOUT_S = 300
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.web.live_server import chromium, live_server
 
 
 @pytest.fixture(scope="session")
@@ -58,8 +42,8 @@ def photo(width, height):
 
 
 class Server:
-    def __init__(self, url, process, dirs, log):
-        self.url, self.process, self.dirs, self.log = url, process, dirs, log
+    def __init__(self, url, dirs):
+        self.url, self.dirs = url, dirs
 
 
 @pytest.fixture(scope="module")
@@ -70,51 +54,25 @@ def server(engine, mobile_cache, tmp_path_factory):
     for folder in dirs.values():
         folder.mkdir()
     Image.fromarray(photo(96, 80)).save(dirs["styles"] / "my painting.png")
-    port = free_port()
-    env = {**os.environ, "TMPDIR": str(dirs["tmp"]), "HOME": str(dirs["home"]),
-           "MAGENTA_STYLE_CACHE": str(mobile_cache), "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PYTHONPATH": ROOT}
-    env.pop("XDG_CACHE_HOME", None)
-    log = open(base / "server.log", "w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "magenta_style.cli.web", f"--port={port}",
-         f"--styles_dir={dirs['styles']}"], cwd=dirs["cwd"], env=env, stdout=log,
-        stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + START_TIMEOUT_S
-    url = None
-    while time.time() < deadline and process.poll() is None:
-        log.seek(0)
-        for line in log.read().splitlines():
-            if line.startswith("magenta-stylize-web: serving "):
-                url = line.split()[-1]
-        if url:
-            break
-        time.sleep(0.5)
-    if not url:
-        process.kill()
-        log.seek(0)
-        pytest.fail(f"the server did not start:\n{log.read()[-3000:]}")
-    yield Server(url, process, dirs, log)
-    process.send_signal(signal.SIGINT)
+    env = {"TMPDIR": str(dirs["tmp"]), "HOME": str(dirs["home"]),
+           "MAGENTA_STYLE_CACHE": str(mobile_cache), "XDG_CACHE_HOME": str(dirs["home"])}
     try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        with live_server(base / "server.log", [f"--styles_dir={dirs['styles']}"], cwd=dirs["cwd"],
+                         env=env) as (url, _):
+            yield Server(url, dirs)
+    except RuntimeError as error:
+        pytest.fail(str(error))
     leftovers = {name: sorted(os.listdir(dirs[name])) for name in ("tmp", "cwd")}
     assert leftovers == {"tmp": [], "cwd": []}, leftovers  # temp files deleted, nothing else
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Chromium is missing: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    try:
+        with chromium() as browser:
+            yield browser
+    except RuntimeError as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture()
