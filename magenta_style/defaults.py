@@ -165,5 +165,6 @@ WEB_CONCURRENCY = 1
 WEB_QUEUE_SIZE = 16
 WEB_CACHE_ENTRIES = 64  # style embeddings (and content identities) kept per model
 WEB_SHORTER_SIDE = 720  # the page's default "chosen shorter side"
-WEB_WEBCAM_SIDE = 480  # shorter side live webcam frames are stylized at
+WEB_WEBCAM_SIZE = (640, 480)  # what the live webcam asks the camera for (width, height)
+WEB_WEBCAM_SIDE = 480  # shorter side live webcam frames are stylized at (larger ones shrink)
 WEB_TEMP_FILE_AGE_S = 600  # the app's own temporary files older than this are deleted

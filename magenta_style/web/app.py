@@ -187,8 +187,11 @@ def build(service, styles):
                 lambda text: text, timing_state, timing, api_visibility="private")
         with gr.Tab("Live webcam", id="webcam"):
             with gr.Row():
+                width, height = defaults.WEB_WEBCAM_SIZE
                 camera = gr.Image(label="Camera", sources=["webcam"], streaming=True,
-                                  type="numpy", elem_id="webcam-input")
+                                  type="numpy", elem_id="webcam-input",
+                                  webcam_options=gr.WebcamOptions(constraints={"video": {
+                                      "width": {"ideal": width}, "height": {"ideal": height}}}))
                 live = gr.Image(label="Stylized", interactive=False,
                                 buttons=["download", "fullscreen"], elem_id="webcam-output")
             with gr.Row():
