@@ -1,5 +1,7 @@
 """web/service.py in this process: the caches that make the sliders cheap, and the page's
 start-up checks (log-in off loopback)."""
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -51,3 +53,19 @@ def test_other_hosts_need_a_login(tmp_path):
     with pytest.raises(UsageError, match="both --username and --password"):
         app.serve("pretrained:mobile", username="me", load=None)
     assert app.is_loopback("127.0.0.1") and app.is_loopback("::1") and app.is_loopback("localhost")
+
+
+def test_mix_strength_and_colours_are_magenta_stylizes(service, engine, tmp_path):
+    from magenta_style.cli import stylize_files
+
+    content = tmp_path / "cat.png"
+    Image.fromarray(photo(72, 56)).save(content)
+    first, second = gallery.path_of("stain"), gallery.path_of("deep-field")
+    got, _ = service.stylize(str(content), first, 0.6, second, 0.25, preserve_colors=True)
+    written, failures = stylize_files.stylize_images(
+        engine, [str(content)], [first, second], str(tmp_path / "ref"),
+        interpolation_weights=[0.6], style_blend_weights=[0.75, 0.25], preserve_colors=True,
+        stream=open(os.devnull, "w"))
+    assert failures == 0
+    with Image.open(written[0]) as image:
+        assert np.array_equal(got, np.asarray(image))

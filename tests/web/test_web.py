@@ -71,6 +71,7 @@ def test_page_stylizes_as_magenta_stylize_does_and_stays_offline(page, engine, t
     assert page.requests and not outside, outside
 
 
+@pytest.mark.slow
 def test_12_megapixel_photo_at_full_resolution(page, engine, tmp_path):
     photo_path = tmp_path / "big.jpg"
     Image.fromarray(photo(4000, 3000)).save(photo_path, quality=90)
@@ -88,6 +89,11 @@ def test_bad_upload_shows_its_message_and_the_page_keeps_working(page, tmp_path)
     page.wait_for_selector("#style-image img")
     page.locator("#stylize-button").click()
     page.get_by_text("notes.png: not an image file").wait_for(timeout=60_000)
+    huge = tmp_path / "huge.png"
+    with open(huge, "wb") as stream:
+        stream.truncate(101 * 2 ** 20)  # over the page's 100 MB (sparse: costs no disk)
+    page.locator("#content-image input[type=file]").set_input_files(str(huge))
+    page.get_by_text("exceed the maximum allowed size of 100.0 Mb").first.wait_for(timeout=60_000)
 
 
 def _client(server, tmp_path):
@@ -207,9 +213,14 @@ def test_webcam_tab_streams_stylized_frames(page):
     page.wait_for_function(
         "e => parseFloat(e.value) > 0", arg=fps.element_handle(), timeout=60_000)
     assert re.fullmatch(r"\d+\.\d frames/s", fps.input_value())
-    first = page.locator("#webcam-output img").get_attribute("src")
-    page.wait_for_function(
-        f"() => document.querySelector('#webcam-output img').src !== {first!r}", timeout=30_000)
+    page.locator("#webcam-style input").click()  # another style while it runs
+    page.get_by_role("option", name="coffee").click()
+    assert page.locator("#webcam-style input").input_value() == "coffee"
+    for _ in range(2):  # frames keep coming
+        last = page.locator("#webcam-output img").get_attribute("src")
+        page.wait_for_function(
+            f"() => document.querySelector('#webcam-output img').src !== {last!r}",
+            timeout=30_000)
 
 
 def test_video_tab_returns_a_playable_mp4_with_sound(page, server, tmp_path):
