@@ -244,3 +244,17 @@ def test_video_tab_returns_a_playable_mp4_with_sound(page, server, tmp_path):
         "() => { const v = document.querySelector('#video-output video');"
         " return v && v.readyState >= 1 && v.duration; }", timeout=30_000).json_value()
     assert duration == pytest.approx(1.0, abs=0.2)
+
+
+def test_an_api_call_cannot_name_a_file_on_the_server(server):
+    """A client passes file paths only for files it uploaded: naming a picture that lies on
+    the server (here a gallery original) is refused, not stylized and sent back."""
+    import json
+
+    named = {"path": gallery.path_of("gravel"), "meta": {"_type": "gradio.FileData"}}
+    status, answer = _get(f"{server.url}/gradio_api/call/stylize",
+                          data=json.dumps({"data": [named, named, 1.0]}).encode(),
+                          headers={"Content-Type": "application/json"})
+    assert status == 200, answer
+    status, events = _get(f"{server.url}/gradio_api/call/stylize/{json.loads(answer)['event_id']}")
+    assert b"event: error" in events and b"image.png" not in events, events
