@@ -50,7 +50,7 @@ def _to_rgb(image):
     return image.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV
 
 
-def open_rgb(source, max_shorter_side=None, name=None, max_pixels=MAX_DECODE_PIXELS):
+def open_rgb(source, max_shorter_side=None, name=None, max_pixels=None):
     """Opens an image file or bytes as an RGB PIL image.
 
     Args:
@@ -58,7 +58,8 @@ def open_rgb(source, max_shorter_side=None, name=None, max_pixels=MAX_DECODE_PIX
       max_shorter_side: if set, the image is downscaled (aspect kept, Lanczos)
         so its shorter side is at most this; huge JPEGs are decoded reduced.
       name: how to call the image in errors (defaults to the path).
-      max_pixels: images that would decode to more pixels are refused before decoding.
+      max_pixels: images that would decode to more pixels are refused before decoding
+        (default MAX_DECODE_PIXELS).
     Returns:
       PIL.Image in mode RGB.
     Raises:
@@ -85,7 +86,7 @@ def open_rgb(source, max_shorter_side=None, name=None, max_pixels=MAX_DECODE_PIX
                 if scale < 1:
                     image.draft("RGB", (int(width * scale) + 1, int(height * scale) + 1))
             decoded_pixels = image.size[0] * image.size[1]
-            if decoded_pixels > max_pixels:
+            if decoded_pixels > (max_pixels or MAX_DECODE_PIXELS):
                 raise ImageError(label, f"image too large to decode ({width}x{height} pixels)")
             ImageFile.LOAD_TRUNCATED_IMAGES = False
             image.load()
@@ -110,7 +111,7 @@ def open_rgb(source, max_shorter_side=None, name=None, max_pixels=MAX_DECODE_PIX
     return image
 
 
-def load_prepared(source, size, square_crop, name=None, max_pixels=MAX_DECODE_PIXELS):
+def load_prepared(source, size, square_crop, name=None, max_pixels=None):
     """Image file or bytes -> float32 [H, W, 3] in [0, 1] (see prepare_image), as
     magenta-stylize reads its inputs. Raises ImageError."""
     return prepare_image(open_rgb(source, max_shorter_side=size or None, name=name,
