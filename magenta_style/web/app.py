@@ -8,6 +8,7 @@ requests (defaults.WEB_CONCURRENCY at once, defaults.WEB_QUEUE_SIZE waiting, the
 """
 import atexit
 import collections
+import functools
 import ipaddress
 import os
 import shutil
@@ -65,13 +66,12 @@ def _checked(function):
     """Runs function; a MagentaStyleError becomes the page's readable message."""
     import gradio as gr
 
+    @functools.wraps(function)  # Gradio reads the signature (API parameters, gr.Progress)
     def run(*args, **kwargs):
         try:
             return function(*args, **kwargs)
         except MagentaStyleError as error:
             raise gr.Error(str(error), title="Cannot do that") from None
-    run.__name__ = function.__name__
-    run.__doc__ = function.__doc__
     return run
 
 

@@ -69,3 +69,19 @@ def test_mix_strength_and_colours_are_magenta_stylizes(service, engine, tmp_path
     assert failures == 0
     with Image.open(written[0]) as image:
         assert np.array_equal(got, np.asarray(image))
+
+
+def test_video_reports_progress_per_frame_and_writes_only_in_its_folder(service, tmp_path):
+    from tests.video_clips import Pan, astronaut, read_clip, write_clip
+
+    source = write_clip(tmp_path / "clip.mp4", Pan((48, 64), 6, step=2).render(astronaut()), rate=6)
+    seen = []
+    output = service.stylize_video(str(source), gallery.path_of("brick"), 0.5,
+                                   on_frame=lambda done, total: seen.append((done, total)))
+    assert os.path.dirname(output) == service.work_dir
+    assert [done for done, _ in seen] == [1, 2, 3, 4, 5, 6] and seen[-1][1] == 6
+    clip = read_clip(output)
+    assert clip.frames.shape == (6, 48, 64, 3) and clip.audio_codec == "aac"
+    with pytest.raises(MagentaStyleError, match="notes.mp4"):
+        (tmp_path / "notes.mp4").write_text("not a video")
+        service.stylize_video(str(tmp_path / "notes.mp4"), gallery.path_of("brick"))
