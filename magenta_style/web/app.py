@@ -179,12 +179,23 @@ def build(service, styles):
             def pick(event: gr.SelectData):
                 return styles[event.index].path
             style_gallery.select(pick, None, style, api_visibility="private")
-            button.click(_checked(stylize), [content, style, strength, mix, preserve, size,
-                                             shorter_side, model, second_state],
-                         [output, timing_state],
-                         api_name="stylize", concurrency_id=ENGINE_SLOT,
-                         concurrency_limit=defaults.WEB_CONCURRENCY).then(
-                lambda text: text, timing_state, timing, api_visibility="private")
+            inputs = [content, style, strength, mix, preserve, size, shorter_side, model,
+                      second_state]
+            button.click(_checked(stylize), inputs, [output, timing_state], api_name="stylize",
+                         concurrency_id=ENGINE_SLOT, concurrency_limit=defaults.WEB_CONCURRENCY
+                         ).then(lambda text: text, timing_state, timing, api_visibility="private")
+
+            def restylize(*values):
+                """Once there is a picture, letting go of strength or mix redoes it (only the
+                transfer network runs: the embeddings are cached)."""
+                *values, shown = values
+                return stylize(*values) if shown else (gr.skip(), gr.skip())
+            for slider in (strength, mix):
+                slider.release(_checked(restylize), inputs + [timing_state],
+                               [output, timing_state], api_visibility="private",
+                               concurrency_id=ENGINE_SLOT,
+                               concurrency_limit=defaults.WEB_CONCURRENCY).then(
+                    lambda text: text, timing_state, timing, api_visibility="private")
         with gr.Tab("Live webcam", id="webcam"):
             with gr.Row():
                 width, height = defaults.WEB_WEBCAM_SIZE

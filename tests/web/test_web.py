@@ -66,6 +66,19 @@ def test_page_stylizes_as_magenta_stylize_does_and_stays_offline(page, engine, t
     full = reference(engine, photo_path, [gallery.path_of("gravel")], tmp_path / "full", 1.0)
     assert psnr(downloaded, full) < 40.0
     assert re.search(r"240x160 pixels in \d+\.\d\d s", page.locator("#stylize-time").inner_text())
+    # Letting go of the slider redoes the picture (only the transfer network runs again).
+    shown = page.locator("#output-image img").get_attribute("src")
+    slider = page.locator("#strength input[type=range]")
+    slider.fill("0.3")
+    slider.dispatch_event("pointerup")
+    page.wait_for_function(
+        f"() => document.querySelector('#output-image img').src !== {shown!r}", timeout=60_000)
+    with page.expect_download() as download:
+        page.locator("#output-image a[download]").click()
+    with Image.open(download.value.path()) as image:
+        again = np.asarray(image.convert("RGB"))
+    expected = reference(engine, photo_path, [gallery.path_of("gravel")], tmp_path / "ref3", 0.3)
+    assert psnr(again, expected) >= 50.0
     outside = [url for url in page.requests if urllib.parse.urlsplit(url).hostname != "127.0.0.1"
                and not url.startswith(("data:", "blob:"))]
     assert page.requests and not outside, outside
