@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from magenta_style import defaults, gallery, image_io
-from magenta_style.image_io import load_prepared, prepare_image  # noqa: F401  (their old home)
+from magenta_style.image_io import load_prepared
 from magenta_style.errors import UsageError
 from magenta_style.inference.engine import ImageEngine, finish, strength_bottleneck
 from magenta_style.nets import transfer

@@ -20,8 +20,6 @@ from magenta_style import gallery
 from magenta_style.cli import stylize_files
 from tests.web.conftest import photo
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
 
 def psnr(a, b):
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
