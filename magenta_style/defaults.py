@@ -154,3 +154,17 @@ EXPORT_NUM_THREADS = 2  # TFLite interpreter threads when verifying and benchmar
 JPEG_QUALITY = 95  # stylized JPEGs and re-encoded dataset images
 SAVED_MODEL_DIR = "saved_model"  # export.py's SavedModel, inside its --output_dir
 STYLIZED_GRID_FILE = "stylized_grid.png"  # contact sheets of magenta-stylize --grid and evaluate.py
+# Web page (magenta-stylize-web, magenta_style/web/).
+WEB_HOST = "127.0.0.1"
+WEB_PORT = 7860
+WEB_MAX_PIXELS = 50_000_000  # larger uploads are refused before decoding (48 MP phones pass)
+WEB_MAX_UPLOAD = "100mb"  # per file, Gradio's max_file_size
+# Requests running at once: TensorFlow already spreads one over all cores; more would only
+# multiply memory. The others wait in the queue, at most WEB_QUEUE_SIZE, then "busy".
+WEB_CONCURRENCY = 1
+WEB_QUEUE_SIZE = 16
+WEB_CACHE_ENTRIES = 64  # style embeddings (and content identities) kept per model
+WEB_SHORTER_SIDE = 720  # the page's default "chosen shorter side"
+WEB_WEBCAM_SIZE = (640, 480)  # what the live webcam asks the camera for (width, height)
+WEB_WEBCAM_SIDE = 480  # shorter side live webcam frames are stylized at (larger ones shrink)
+WEB_TEMP_FILE_AGE_S = 600  # the app's own temporary files older than this are deleted

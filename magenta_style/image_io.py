@@ -50,7 +50,7 @@ def _to_rgb(image):
     return image.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV
 
 
-def open_rgb(source, max_shorter_side=None, name=None):
+def open_rgb(source, max_shorter_side=None, name=None, max_pixels=None):
     """Opens an image file or bytes as an RGB PIL image.
 
     Args:
@@ -58,6 +58,8 @@ def open_rgb(source, max_shorter_side=None, name=None):
       max_shorter_side: if set, the image is downscaled (aspect kept, Lanczos)
         so its shorter side is at most this; huge JPEGs are decoded reduced.
       name: how to call the image in errors (defaults to the path).
+      max_pixels: images that would decode to more pixels are refused before decoding
+        (default MAX_DECODE_PIXELS).
     Returns:
       PIL.Image in mode RGB.
     Raises:
@@ -84,7 +86,7 @@ def open_rgb(source, max_shorter_side=None, name=None):
                 if scale < 1:
                     image.draft("RGB", (int(width * scale) + 1, int(height * scale) + 1))
             decoded_pixels = image.size[0] * image.size[1]
-            if decoded_pixels > MAX_DECODE_PIXELS:
+            if decoded_pixels > (max_pixels or MAX_DECODE_PIXELS):
                 raise ImageError(label, f"image too large to decode ({width}x{height} pixels)")
             ImageFile.LOAD_TRUNCATED_IMAGES = False
             image.load()
@@ -107,6 +109,25 @@ def open_rgb(source, max_shorter_side=None, name=None):
     if max_shorter_side and min(image.size) > max_shorter_side:
         image = resize_shorter_side(image, max_shorter_side)
     return image
+
+
+def load_prepared(source, size, square_crop, name=None, max_pixels=None):
+    """Image file or bytes -> float32 [H, W, 3] in [0, 1] (see prepare_image), as
+    magenta-stylize reads its inputs. Raises ImageError."""
+    return prepare_image(open_rgb(source, max_shorter_side=size or None, name=name,
+                                  max_pixels=max_pixels), size, square_crop)
+
+
+def prepare_image(image, size, square_crop):
+    """PIL RGB image -> float32 [H, W, 3] in [0, 1], centrally square-cropped if asked and
+    its shorter side resized to `size` (0 keeps the size)."""
+    if square_crop:
+        side = min(image.size)
+        left, top = (image.width - side) // 2, (image.height - side) // 2
+        image = image.crop((left, top, left + side, top + side))
+    if size and min(image.size) != size:
+        image = resize_shorter_side(image, size)
+    return np.asarray(image, np.float32) / 255.0
 
 
 def resize_shorter_side(image, size):

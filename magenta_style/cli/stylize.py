@@ -60,7 +60,7 @@ def main(argv):
     if len(argv) > 1:
         print(f"error: unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
         return 2
-    from magenta_style.weights import load_model
+    from magenta_style.inference.engine import load_engine
 
     try:
         if not FLAGS.output_dir:
@@ -78,15 +78,15 @@ def main(argv):
             raise UsageError(f"--style_blend_weights has {len(blend)} weights for {len(styles)} "
                              "style images")
         start = time.perf_counter()
-        model = load_model(FLAGS.model)
+        engine = load_engine(FLAGS.model, FLAGS.precision)
         print(f"model {FLAGS.model} loaded in {time.perf_counter() - start:.1f} s", flush=True)
         written, failures = stylize_images(
-            model, contents, styles, FLAGS.output_dir, image_size=FLAGS.image_size,
+            engine, contents, styles, FLAGS.output_dir, image_size=FLAGS.image_size,
             style_image_size=FLAGS.style_image_size, content_square_crop=FLAGS.content_square_crop,
             style_square_crop=FLAGS.style_square_crop, interpolation_weights=interpolation,
             style_blend_weights=blend, preserve_colors=FLAGS.preserve_colors,
             output_format=FLAGS.output_format, overwrite=FLAGS.overwrite, grid=FLAGS.grid,
-            tile_size=FLAGS.tile_size, precision=FLAGS.precision)
+            tile_size=FLAGS.tile_size)
     except (MagentaStyleError, OSError) as error:
         print(f"error: {runner.describe_error(error)}", file=sys.stderr)
         return 1

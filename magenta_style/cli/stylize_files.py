@@ -5,6 +5,7 @@ reported with their path and skipped), computes style bottlenecks, identity
 interpolation and blends, and writes `<content>_stylized_<style>_<i>.<ext>`
 atomically, with a progress line per image.
 """
+import functools
 import glob
 import os
 import sys
@@ -13,9 +14,10 @@ import time
 import numpy as np
 from PIL import Image
 
-from magenta_style import defaults, image_io
+from magenta_style import defaults, gallery, image_io
+from magenta_style.image_io import load_prepared
 from magenta_style.errors import UsageError
-from magenta_style.inference import color, fast, fast_predictor, tiled
+from magenta_style.inference.engine import ImageEngine, finish, strength_bottleneck
 from magenta_style.nets import transfer
 from magenta_style.progress import Progress
 
@@ -23,11 +25,16 @@ GRID_FILE = defaults.STYLIZED_GRID_FILE
 
 
 def expand_paths(spec, what):
-    """'a.jpg,dir/*.png' -> sorted, de-duplicated paths. A pattern matching nothing is kept
-    as is when it has no wildcard (so the missing file is reported), else is an error."""
+    """'a.jpg,dir/*.png,gallery:gravel' -> sorted, de-duplicated paths. A pattern matching
+    nothing is kept as is when it has no wildcard (so the missing file is reported), else is
+    an error; 'gallery:NAME' is the gallery's style of that name (magenta_style.gallery)."""
     paths = []
     for pattern in (p.strip() for p in (spec or "").split(",")):
         if not pattern:
+            continue
+        if pattern.startswith(gallery.PREFIX):
+            if gallery.resolve(pattern) not in paths:
+                paths.append(gallery.resolve(pattern))
             continue
         matches = sorted(glob.glob(os.path.expanduser(pattern)))
         if not matches and glob.has_magic(pattern):
@@ -49,23 +56,6 @@ def parse_weights(text, what):
     if not values:
         raise UsageError(f"--{what}: no weights in {text!r}")
     return values
-
-
-def load_prepared(path, size, square_crop):
-    """Image file -> float32 [H, W, 3] in [0, 1] (see prepare_image). Raises image_io.ImageError."""
-    return prepare_image(image_io.open_rgb(path, max_shorter_side=size or None), size, square_crop)
-
-
-def prepare_image(image, size, square_crop):
-    """PIL RGB image -> float32 [H, W, 3] in [0, 1], centrally square-cropped if asked and
-    its shorter side resized to `size` (0 keeps the size)."""
-    if square_crop:
-        side = min(image.size)
-        left, top = (image.width - side) // 2, (image.height - side) // 2
-        image = image.crop((left, top, left + side, top + side))
-    if size and min(image.size) != size:
-        image = image_io.resize_shorter_side(image, size)
-    return np.asarray(image, np.float32) / 255.0
 
 
 def _stem(path):
@@ -114,7 +104,8 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
                    stream=None, errors=None):
     """Stylizes every content image with every style (or their blend) and interpolation weight.
 
-    Content images with more than 4 tile_size^2 pixels are stylized in tiles (exact, bounded
+    `model` is a Stylizer or an inference.engine.ImageEngine (load_engine), which runs it all:
+    content images with more than 4 tile_size^2 pixels are stylized in tiles (exact, bounded
     memory, inference/tiled.py), the others by inference/fast.py's graph; `precision` is that
     of their convolutions. Style images go through inference/fast_predictor.py's graph.
     Returns (list of written paths, number of failures). Failures (unreadable
@@ -122,10 +113,6 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
     to `errors` (default stderr) and the remaining images are still done;
     progress lines go to `stream` (default stdout).
     """
-    import tensorflow as tf
-
-    from magenta_style.nets.stylizer import interpolate_bottlenecks
-
     stream, errors = stream or sys.stdout, errors or sys.stderr
     failures = 0
 
@@ -134,21 +121,9 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
         failures += 1
         print(f"error: {message}", file=errors, flush=True)
 
-    predict = fast_predictor.fast_style_bottleneck(model)
-
-    def bottleneck_of(array):
-        return predict(tf.constant(array[None]))  # [1, 100]
-
+    engine = model if isinstance(model, ImageEngine) else ImageEngine(model, precision)
     styles = _styles(style_paths, style_image_size, style_square_crop, style_blend_weights,
-                     bottleneck_of, fail)
-    kernels = fast.InferenceKernels(model, precision)
-    graph = fast.fast_stylize(model, kernels=kernels)
-
-    def stylize(content, bottleneck):
-        if tiled.needs_tiling(content.shape[0], content.shape[1], tile_size):
-            return tiled.stylize_tiled(model, content, bottleneck, tile_size, kernels=kernels,
-                                       stream=stream)
-        return graph(tf.constant(content[None]), bottleneck).numpy()[0]
+                     engine.style_bottleneck, fail)
     ext = "jpg" if output_format == "jpg" else "png"
     written, grid_rows = [], [[None] + [s[2] for s in styles for _ in interpolation_weights]]
     progress = Progress(len(content_paths) * len(styles) * len(interpolation_weights), "images",
@@ -165,7 +140,8 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
             progress.total -= per_content
             continue
         row = [_thumbnail(content)]
-        identity = None
+        identity_of_content = functools.cache(functools.partial(
+            engine.identity_bottleneck, content, style_image_size, style_square_crop))
         for style_name, style_bottleneck, _ in styles:
             for index, weight in enumerate(interpolation_weights):
                 start = time.perf_counter()
@@ -177,15 +153,9 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
                     fail(f"{path}: {reason}")
                     row.append(None)
                     continue
-                bottleneck = style_bottleneck
-                if weight != 1.0:
-                    if identity is None:
-                        identity = model.identity_bottleneck(
-                            tf.constant(content[None]), style_image_size, style_square_crop)
-                    bottleneck = interpolate_bottlenecks(identity, style_bottleneck, [weight])
-                stylized = stylize(content, bottleneck)
-                if preserve_colors:
-                    stylized = color.preserve_colors(stylized, content)
+                bottleneck = strength_bottleneck(style_bottleneck, weight, identity_of_content)
+                stylized = finish(engine.stylize(content, bottleneck, tile_size, stream=stream),
+                                  content, preserve_colors)
                 try:
                     image_io.save_image(stylized, path, overwrite=overwrite)
                 except FileExistsError as error:  # appeared since the check above

@@ -190,11 +190,12 @@ def stylize_video(model, frames, style_bottleneck, *, interpolation_weight=1.0,
 
 
 def stylize_video_file(model, input_path, output_path, style_bottleneck, *, overwrite=False,
-                       stream=None, **options):
+                       stream=None, on_frame=None, **options):
     """Stylizes a video file into an H.264 MP4 with the source's audio (video_io.transcode).
 
     `options` are stylize_video's. Progress lines (frames/s, ETA) go to `stream`
-    (default stdout). Returns video_io.WriteSummary; raises video_io.VideoError for
+    (default stdout); on_frame(done, total), if given, is called after each frame (total is
+    the container's count, an estimate). Returns video_io.WriteSummary; raises video_io.VideoError for
     bad input and errors.OutputExistsError for an existing output without `overwrite`.
     """
     from magenta_style.inference import video_io
@@ -216,6 +217,8 @@ def stylize_video_file(model, input_path, output_path, style_bottleneck, *, over
         for index, frame in enumerate(stylize_video(model, frames, style_bottleneck, **options)):
             progress.total = max(progress.total, index + 1)  # the count may be an estimate
             progress.update(index + 1)
+            if on_frame is not None:
+                on_frame(index + 1, progress.total)
             yield frame
 
     began = time.perf_counter()

@@ -1,0 +1,1 @@
+"""magenta-stylize-web: the page (app.py, Gradio) and the work behind it (service.py)."""

@@ -1,0 +1,88 @@
+"""One live magenta-stylize-web server (pretrained:mobile) and one headless Chromium per module.
+
+The server runs as the real command in a subprocess whose temporary folder, home and working
+directory are the test's own (so the test sees everything it writes). Chromium is Debian's
+(`apt-get install chromium`), driven by Playwright, with Chromium's fake camera.
+"""
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.web.live_server import chromium, live_server
+
+
+@pytest.fixture(scope="session")
+def mobile_cache(tmp_path_factory):
+    """pretrained:mobile converted once per session into a tmp cache (MAGENTA_STYLE_CACHE)."""
+    folder = tmp_path_factory.mktemp("model_cache")
+    saved = os.environ.get("MAGENTA_STYLE_CACHE")
+    os.environ["MAGENTA_STYLE_CACHE"] = str(folder)
+    yield folder
+    if saved is None:
+        os.environ.pop("MAGENTA_STYLE_CACHE")
+    else:
+        os.environ["MAGENTA_STYLE_CACHE"] = saved
+
+
+@pytest.fixture(scope="module")
+def engine(mobile_cache):
+    """The engine magenta-stylize runs, in this process (the reference for the page)."""
+    from magenta_style.inference.engine import load_engine
+
+    return load_engine("pretrained:mobile")
+
+
+def photo(width, height):
+    """A real photo (scikit-image's chelsea) resized to width x height, uint8."""
+    from skimage import data
+
+    return np.asarray(Image.fromarray(data.chelsea()).resize((width, height), Image.LANCZOS))
+
+
+class Server:
+    def __init__(self, url, dirs):
+        self.url, self.dirs = url, dirs
+
+
+@pytest.fixture(scope="module")
+def server(engine, mobile_cache, tmp_path_factory):
+    """The page at Server.url; on teardown it is stopped and must have left nothing behind."""
+    base = tmp_path_factory.mktemp("web")
+    dirs = {name: base / name for name in ("tmp", "home", "cwd", "styles")}
+    for folder in dirs.values():
+        folder.mkdir()
+    Image.fromarray(photo(96, 80)).save(dirs["styles"] / "my painting.png")
+    env = {"TMPDIR": str(dirs["tmp"]), "HOME": str(dirs["home"]),
+           "MAGENTA_STYLE_CACHE": str(mobile_cache), "XDG_CACHE_HOME": str(dirs["home"])}
+    try:
+        with live_server(base / "server.log", [f"--styles_dir={dirs['styles']}"], cwd=dirs["cwd"],
+                         env=env) as (url, _):
+            yield Server(url, dirs)
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    leftovers = {name: sorted(os.listdir(dirs[name])) for name in ("tmp", "cwd")}
+    assert leftovers == {"tmp": [], "cwd": []}, leftovers  # temp files deleted, nothing else
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        with chromium() as browser:
+            yield browser
+    except RuntimeError as error:
+        pytest.fail(str(error))
+
+
+@pytest.fixture()
+def page(browser, server):
+    """A fresh page on the server, recording the address of every request it makes."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.requests = []
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.goto(server.url)
+    page.wait_for_selector("#stylize-button", timeout=60_000)
+    yield page
+    context.close()

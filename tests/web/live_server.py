@@ -1,0 +1,67 @@
+"""A live magenta-stylize-web server in a subprocess, and Debian's Chromium, for the web tests
+and benchmarks/web.py."""
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from tests import ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+START_TIMEOUT_S = 300
+READY = "magenta-stylize-web: serving "
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def live_server(log_path, args=(), cwd=None, env=None):
+    """Runs `python -m magenta_style.cli.web --port=<free> *args`; yields (url, process).
+    Stops it with SIGINT (as Ctrl-C does) on exit."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ROOT, **(env or {})}
+    with open(log_path, "w+") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "magenta_style.cli.web", f"--port={free_port()}", *args],
+            cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline, url = time.time() + START_TIMEOUT_S, None
+            while url is None and time.time() < deadline and process.poll() is None:
+                time.sleep(0.5)
+                log.seek(0)
+                url = next((line[len(READY):].strip() for line in log.read().splitlines()
+                            if line.startswith(READY)), None)
+            if url is None:
+                log.seek(0)
+                raise RuntimeError(f"magenta-stylize-web did not start:\n{log.read()[-3000:]}")
+            yield url, process
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextlib.contextmanager
+def chromium():
+    """Headless Debian Chromium (Playwright) with the fake camera."""
+    if not os.path.exists(CHROMIUM):
+        raise RuntimeError(f"Chromium is missing at {CHROMIUM}: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
