@@ -11,12 +11,13 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["magenta_style", "magenta_style.*"]),
     install_requires=[
-        "tensorflow>=2.16",
-        "keras>=3.0",
+        # The tested versions: the Magenta parity harness's shims and its tf_keras (Makefile)
+        # are written for TensorFlow 2.21, and Keras 3 minors change saved-model details.
+        "tensorflow>=2.21,<2.22",
+        "keras>=3.15,<3.16",
         "tensorflow-datasets>=4.9",
         # tensorflow-datasets needs it to prepare any dataset but does not declare it.
         "importlib_resources",
-        "tensorflow-hub>=0.16",
         "numpy",
         "pillow>=9.1",
         "absl-py",
@@ -42,6 +43,9 @@ setup(
             "onnx>=1.14",
             "onnxruntime>=1.16",
             "scikit-image>=0.20",
+            # Only tests/export/test_export.py loads the SavedModel with hub.load; the library
+            # never imports it (it also pulls in tf_keras).
+            "tensorflow-hub>=0.16",
         ],
     },
     entry_points={
