@@ -96,7 +96,8 @@ print(json.dumps(results))
 
 def test_invalid_flags_print_one_line_and_exit_1(records, tmp_path):
     runs = [str(tmp_path / f"run{index}") for index in range(len(INVALID_FLAGS))]
-    argvs = [tiny_flags(records, run, **overrides) for run, (overrides, _) in zip(runs, INVALID_FLAGS)]
+    argvs = [tiny_flags(records, run, **overrides)
+             for run, (overrides, _) in zip(runs, INVALID_FLAGS)]
     result = subprocess.run(
         [sys.executable, "-c", INVALID_FLAGS_DRIVER, os.path.join(ROOT, "train.py"),
          json.dumps(argvs)], cwd=ROOT, env=environment(), capture_output=True, text=True,
