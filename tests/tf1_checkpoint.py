@@ -33,3 +33,34 @@ def write_model_checkpoint(prefix, model, model_type):
         value = variable.numpy()
         arrays[name] = value[None, None] if name.endswith("/weights") and value.ndim == 2 else value
     return write_tf1_checkpoint(prefix, {k: np.asarray(v, np.float32) for k, v in arrays.items()})
+
+
+def slim_vgg_arrays(network, seed):
+    """Random {slim name: array} of a whole slim `vgg_16` / `vgg_19` checkpoint."""
+    from magenta_style.nets import vgg  # pylint: disable=import-outside-toplevel
+    rng = np.random.RandomState(seed)
+    arrays, in_channels = {}, 3
+    for scope, _ in vgg.conv_layer_names(network):
+        depth = vgg.BLOCK_DEPTHS[int(scope.split("/")[1][4:]) - 1]
+        arrays[f"{scope}/weights"] = rng.randn(3, 3, in_channels, depth).astype(np.float32)
+        arrays[f"{scope}/biases"] = rng.randn(depth).astype(np.float32)
+        in_channels = depth
+    return arrays
+
+
+def write_magenta_archive(directory, model):
+    """Magenta's release layout for a full Stylizer: directory/arbitrary_style_transfer/model.ckpt
+    (+ a placeholder .meta) and directory/arbitrary_style_transfer.tar.gz holding that folder.
+    Returns the archive's path."""
+    import os  # pylint: disable=import-outside-toplevel
+    import tarfile  # pylint: disable=import-outside-toplevel
+    from magenta_style import defaults  # pylint: disable=import-outside-toplevel
+    checkpoint = os.path.join(directory, "arbitrary_style_transfer")
+    os.makedirs(checkpoint)
+    write_model_checkpoint(os.path.join(checkpoint, "model.ckpt"), model, "full")
+    with open(os.path.join(checkpoint, "model.ckpt.meta"), "wb") as stream:
+        stream.write(b"graph def (not read)")
+    archive = os.path.join(directory, defaults.FULL_MODEL_ARCHIVE)
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(checkpoint, arcname="arbitrary_style_transfer")
+    return archive

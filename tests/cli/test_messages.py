@@ -28,6 +28,7 @@ def test_only_the_tools_own_line_unless_verbosity_asks(tmp_path):
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert lines == [f"export.py: error: {missing}: file not found"], result.stderr
+    assert not (tmp_path / "out").exists()
     verbose = run_export(*flags, "--verbosity=1")
     assert verbose.returncode == 1
     assert len(verbose.stderr.strip().splitlines()) > 1  # TensorFlow's own notices are back

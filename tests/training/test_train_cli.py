@@ -5,6 +5,7 @@ test_preemption.py (SIGTERM to one worker, then the resumed run).
 Tiny TFRecords from tests/fake_data.py, mobile model, random VGG, 32 px.
 Every subprocess is bounded by a timeout so a hang cannot stall CI.
 """
+import json
 import os
 import signal
 import subprocess
@@ -64,19 +65,50 @@ def checkpoint_step(train_dir):
     return int(reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE"))
 
 
-@pytest.mark.parametrize("overrides, message", [
+INVALID_FLAGS = [
     (dict(model_type="full", distill_from="teacher.keras"),
      "train.py: error: --distill_from trains a MobileNetV2 student: use --model_type=mobile"),
     (dict(style_weights='{"vgg_16/conv1": 1, "conv9": 2}'),
      "train.py: error: --style_weights: unknown style layer(s) conv9"),
     (dict(adam_epsilon="0"), "train.py: error: --adam_epsilon must be > 0, got 0.0"),
-])
-def test_invalid_flags_print_one_line_and_exit_1(records, tmp_path, overrides, message):
-    result = run_train(tiny_flags(records, str(tmp_path / "run"), **overrides), timeout=120)
-    assert result.returncode == 1
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
-    assert not os.path.exists(tmp_path / "run")  # failed before creating anything
+]
+# Runs train.py's own entry point (runner.run(main), as `python train.py` does) once per flag
+# set in one process, so the three cases cost one TensorFlow start: absl's flags are cleared
+# between them (unparse_flags), stderr and the exit status are taken per case.
+INVALID_FLAGS_DRIVER = """
+import contextlib, io, json, runpy, sys
+from absl import flags
+path, argvs = sys.argv[1], json.loads(sys.argv[2])
+script = runpy.run_path(path, run_name="train_cli_test")
+results = []
+for argv in argvs:
+    flags.FLAGS.unparse_flags()
+    sys.argv, stderr, code = [path, *argv], io.StringIO(), None
+    with contextlib.redirect_stderr(stderr):
+        try:
+            script["runner"].run(script["main"])
+        except SystemExit as error:
+            code = error.code
+    results.append([code, stderr.getvalue()])
+print(json.dumps(results))
+"""
+
+
+def test_invalid_flags_print_one_line_and_exit_1(records, tmp_path):
+    runs = [str(tmp_path / f"run{index}") for index in range(len(INVALID_FLAGS))]
+    argvs = [tiny_flags(records, run, **overrides)
+             for run, (overrides, _) in zip(runs, INVALID_FLAGS)]
+    result = subprocess.run(
+        [sys.executable, "-c", INVALID_FLAGS_DRIVER, os.path.join(ROOT, "train.py"),
+         json.dumps(argvs)], cwd=ROOT, env=environment(), capture_output=True, text=True,
+        timeout=120)
+    assert result.returncode == 0, result.stderr
+    outcomes = json.loads(result.stdout.strip().splitlines()[-1])
+    for run, (_, message), (code, stderr) in zip(runs, INVALID_FLAGS, outcomes):
+        assert code == 1, stderr
+        assert message in stderr
+        assert "Traceback" not in stderr
+        assert not os.path.exists(run)  # failed before creating anything
 
 
 @pytest.mark.slow

