@@ -14,6 +14,7 @@ from magenta_style import blend_bottlenecks
 from magenta_style.cli import stylize, stylize_files
 from magenta_style.inference import color
 from tests import ROOT
+from tests.helpers.optional import require
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +175,7 @@ def test_usage_errors_are_one_line(overrides, message, inputs, tmp_path, capsys)
 
 
 def test_demo_samples_ship_with_scikit_image():
-    pytest.importorskip("skimage")
+    require("skimage")
     from magenta_style.cli import samples
 
     for name in samples.CONTENTS + samples.STYLES:

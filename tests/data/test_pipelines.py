@@ -21,6 +21,7 @@ from magenta_style.data.image_ops import (
 )
 from magenta_style.data.pipelines import SkippedRecords, content_dataset, style_dataset
 from tests import fake_data
+from tests.helpers.optional import require
 
 SIZE = 32
 
@@ -207,7 +208,7 @@ def test_content_sources(content_dir, tmp_path):
 
 
 def test_tfds_painter_by_numbers_source(tmp_path):
-    pytest.importorskip("importlib_resources")  # tfds needs it to prepare datasets
+    require("importlib_resources")  # tfds needs it to prepare datasets
     import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
 
     from magenta_style.data import tfds_pbn

