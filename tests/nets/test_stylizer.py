@@ -4,7 +4,8 @@ import pytest
 import tensorflow as tf
 
 from magenta_style import blend_bottlenecks
-from magenta_style.data.image_ops import resize_shorter_side
+from magenta_style.data.image_ops import resize_shorter_side_bilinear
+from magenta_style.errors import BlendWeightsError
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_keras_file_saved_before_the_package_layout_still_loads(mobile, tmp_path
 def test_identity_bottleneck_resizes_the_shorter_side_keeping_the_aspect(mobile):
     """As Magenta's with_weights tool: the content, shorter side -> style size, aspect kept."""
     content = tf.random.uniform([1, 48, 80, 3], seed=4)
-    expected = mobile.style_bottleneck(resize_shorter_side(content, 64))  # 64 x 107
+    expected = mobile.style_bottleneck(resize_shorter_side_bilinear(content, 64))  # 64 x 107
     np.testing.assert_allclose(mobile.identity_bottleneck(content, 64).numpy(), expected.numpy(),
                                atol=1e-6)  # measured: 0 (the same ops)
     squashed = mobile.style_bottleneck(tf.image.resize(content, [64, 64]))  # what it used to do
@@ -93,9 +94,9 @@ def test_blend_bottlenecks_is_normalized_weighted_mean():
     bottlenecks = tf.constant([[1.0] * 100, [3.0] * 100])
     blended = blend_bottlenecks(bottlenecks, [1.0, 3.0])
     np.testing.assert_allclose(blended.numpy(), np.full((1, 100), 2.5), rtol=1e-6)
-    with pytest.raises(ValueError, match="2 blend weights for 3 styles"):
+    with pytest.raises(BlendWeightsError, match="2 blend weights for 3 styles"):
         blend_bottlenecks(tf.zeros([3, 100]), [1.0, 1.0])
-    with pytest.raises(ValueError, match="sum to a positive"):
+    with pytest.raises(BlendWeightsError, match="sum to a positive"):
         blend_bottlenecks(tf.zeros([2, 100]), [0.0, 0.0])
 
 

@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 
 from magenta_style.training import checkpoints
-from tests.training.test_train_cli import ROOT, environment
+from tests import ROOT
+from tests.helpers.train_cli import environment
 
 
 def test_failed_writes_keep_the_previous_checkpoint_latest(tmp_path):

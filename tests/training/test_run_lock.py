@@ -9,9 +9,8 @@ import subprocess
 import sys
 
 from magenta_style.training import run_lock
-# `records` is a fixture.
-from tests.training.test_train_cli import (  # noqa: F401  pylint: disable=unused-import
-    ROOT, environment, records, run_train, tiny_flags)
+from tests import ROOT
+from tests.helpers.train_cli import environment, run_train, tiny_flags
 
 HOLD = ("import sys, time; from magenta_style.training import run_lock; "
         "lock = run_lock.TrainDirLock(sys.argv[1]).acquire(); print('locked', flush=True); "
