@@ -15,7 +15,7 @@ from absl import flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from magenta_style import defaults
 from magenta_style.cli import runner
-from magenta_style.data import builders as dataset_builders
+from magenta_style.data import builders
 from magenta_style.errors import UsageError
 
 flags.DEFINE_string("input_dir", None, "Folder of class subfolders (or of loose images).")
@@ -35,7 +35,7 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    dataset_builders.build_content_tfrecords(
+    builders.build_content_tfrecords(
         FLAGS.input_dir, FLAGS.output_dir, split_name=FLAGS.split_name,
         num_shards=FLAGS.num_shards, max_shorter_side=FLAGS.max_shorter_side,
         num_workers=FLAGS.num_workers, overwrite=FLAGS.overwrite)

@@ -16,7 +16,7 @@ from absl import flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from magenta_style import defaults
 from magenta_style.cli import runner
-from magenta_style.data import builders as dataset_builders
+from magenta_style.data import builders
 from magenta_style.errors import UsageError
 
 flags.DEFINE_enum("source", None, ["pbn", "dtd", "folder"], "Raw dataset layout.")
@@ -45,7 +45,7 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    dataset_builders.build_style_tfrecords(
+    builders.build_style_tfrecords(
         FLAGS.source, FLAGS.input_dir, FLAGS.output_prefix, split=FLAGS.split,
         num_shards=FLAGS.num_shards, num_images=FLAGS.num_images, seed=FLAGS.seed,
         holdout_artists=FLAGS.holdout_artists, dtd_partition=FLAGS.dtd_partition,

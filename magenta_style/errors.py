@@ -31,6 +31,10 @@ class UsageError(MagentaStyleError, ValueError):
     """A flag or argument value, or a combination of them, that cannot work."""
 
 
+class BlendWeightsError(MagentaStyleError, ValueError):
+    """Style blend weights that cannot mix the given styles (wrong count, no positive sum)."""
+
+
 class DataError(MagentaStyleError, ValueError):
     """A data source with nothing usable in it (no files, no decodable images)."""
 

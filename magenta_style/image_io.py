@@ -107,7 +107,7 @@ def open_rgb(source, max_shorter_side=None, name=None, max_pixels=None):
         finally:
             Image.MAX_IMAGE_PIXELS = saved_limit
     if max_shorter_side and min(image.size) > max_shorter_side:
-        image = resize_shorter_side(image, max_shorter_side)
+        image = resize_shorter_side_lanczos(image, max_shorter_side)
     return image
 
 
@@ -126,12 +126,14 @@ def prepare_image(image, size, square_crop):
         left, top = (image.width - side) // 2, (image.height - side) // 2
         image = image.crop((left, top, left + side, top + side))
     if size and min(image.size) != size:
-        image = resize_shorter_side(image, size)
+        image = resize_shorter_side_lanczos(image, size)
     return np.asarray(image, np.float32) / 255.0
 
 
-def resize_shorter_side(image, size):
-    """PIL image -> PIL image whose shorter side is `size` (aspect kept)."""
+def resize_shorter_side_lanczos(image, size):
+    """PIL image -> PIL image whose shorter side is `size` (aspect kept), Lanczos: how the CLIs
+    prepare files (training and identity_bottleneck resize tensors bilinearly:
+    data.image_ops.resize_shorter_side_bilinear)."""
     width, height = image.size
     scale = size / min(width, height)
     new_size = (max(1, round(width * scale)), max(1, round(height * scale)))

@@ -65,7 +65,7 @@ def _stem(path):
 def _thumbnail(array, size=defaults.GRID_CELL_SIZE):
     image = Image.fromarray(image_io.to_uint8(array))
     if min(image.size) > size:
-        image = image_io.resize_shorter_side(image, size)
+        image = image_io.resize_shorter_side_lanczos(image, size)
     return np.asarray(image, np.float32) / 255.0
 
 

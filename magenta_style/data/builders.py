@@ -19,7 +19,7 @@ import sys
 import time
 
 from magenta_style import defaults, image_io
-from magenta_style.data import sources as dataset_sources
+from magenta_style.data import sources
 from magenta_style.errors import MagentaStyleError, OutputExistsError
 from magenta_style.progress import Progress
 
@@ -135,7 +135,7 @@ def _write(entries, shard_template, stale_glob, report_prefix, num_shards, to_ex
     os.makedirs(os.path.dirname(os.path.abspath(shards[0])), exist_ok=True)
     wanted = len(entries) if num_images is None else num_images
     encode = functools.partial(_encode, max_shorter_side=max_shorter_side, quality=quality)
-    stream = _encoded_stream(dataset_sources.candidate_order(entries, num_images, seed), wanted,
+    stream = _encoded_stream(sources.candidate_order(entries, num_images, seed), wanted,
                              encode, num_workers or os.cpu_count() or 1)
     progress = Progress(min(wanted, len(entries)), "images", name=name,
                         interval=defaults.PROGRESS_INTERVAL_S, log=log)
@@ -169,16 +169,16 @@ def _write(entries, shard_template, stale_glob, report_prefix, num_shards, to_ex
 def list_style_entries(source, input_dir, split=None, holdout_artists=False, dtd_partition=1):
     """Entries of a style source: "pbn", "dtd" or "folder" (split None = default)."""
     if source == "pbn":
-        return dataset_sources.list_pbn(input_dir, split or "train", holdout_artists)
+        return sources.list_pbn(input_dir, split or "train", holdout_artists)
     if source == "dtd":
-        return dataset_sources.list_dtd(input_dir, split or "train", dtd_partition)
+        return sources.list_dtd(input_dir, split or "train", dtd_partition)
     if source == "folder":
         if split not in (None, "all"):
-            raise dataset_sources.DatasetError(
+            raise sources.DatasetError(
                 f"source 'folder' has no splits; got split {split!r} (use 'all')")
         return [entry._replace(metadata={"source": "folder", **entry.metadata})
-                for entry in dataset_sources.list_folder(input_dir)]
-    raise dataset_sources.DatasetError(f"unknown style source {source!r}; "
+                for entry in sources.list_folder(input_dir)]
+    raise sources.DatasetError(f"unknown style source {source!r}; "
                                        "expected pbn, dtd or folder")
 
 
@@ -226,7 +226,7 @@ def build_content_tfrecords(input_dir, output_dir, split_name="train", num_shard
     folder index, 0 for loose files), image/height, image/width, image/format,
     image/filename and image/class/synset. Returns the summary dict.
     """
-    entries = dataset_sources.list_imagenet(input_dir)
+    entries = sources.list_imagenet(input_dir)
     num_shards = num_shards or default_num_shards(len(entries))
 
     def to_example(entry, jpeg, width, height):

@@ -111,8 +111,9 @@ def _shorter_side_shape(height, width, size):
     return tf.maximum(tf.cast(tf.math.rint(tf.stack([height, width]) * scale), tf.int32), 1)
 
 
-def resize_shorter_side(image, size):
-    """[H, W, C] or [B, H, W, C] -> shorter side `size` (int or scalar), aspect kept, bilinear."""
+def resize_shorter_side_bilinear(image, size):
+    """[H, W, C] or [B, H, W, C] -> shorter side `size` (int or scalar), aspect kept, bilinear
+    (Magenta's training preprocessing; files for the CLIs: image_io.resize_shorter_side_lanczos)."""
     shape = tf.shape(image)
     return tf.image.resize(image, _shorter_side_shape(shape[-3], shape[-2], size),
                            method="bilinear")
@@ -132,7 +133,7 @@ def preprocess_content_image(image, image_size):
     Evaluation pipelines use it; training uses the cheaper
     decode_content_image (same up to a sub-pixel shift).
     """
-    crop = central_crop(resize_shorter_side(image, image_size + 2), image_size)
+    crop = central_crop(resize_shorter_side_bilinear(image, image_size + 2), image_size)
     return tf.ensure_shape(_unit_float(crop, image.dtype), [image_size, image_size, 3])
 
 
@@ -266,31 +267,6 @@ def jitter_style_images(images, seed, **jitter_ranges):
                                                           **jitter_ranges))
 
 
-def augment_style_image(image, image_size, seed,
-                        brightness_max_delta=defaults.STYLE_BRIGHTNESS_MAX_DELTA,
-                        saturation_range=defaults.STYLE_SATURATION_RANGE,
-                        hue_max_delta=defaults.STYLE_HUE_MAX_DELTA,
-                        random_size_extra=defaults.STYLE_RANDOM_SIZE_EXTRA):
-    """Reference style augmentation: uint8 or [0, 1] float image -> float32 [S, S, 3] in [0, 1].
-
-    As the reference, a random S x S crop of the image resized so its shorter
-    side is a random int in [S + 2, S + extra); then random brightness,
-    saturation and hue, left-right and up-down flips, clipped to [0, 1].
-    Cheaper, same distribution (up to a pixel of rounding): the matching
-    window (random_style_window) is cropped first and only it is resized, and
-    the pixelwise colour jitter, which the reference applies before resizing,
-    runs on the S x S crop. seed: int [2] (stateless). The pipeline does the
-    same with the crop decoded alone and the jitter run per batch.
-    """
-    crop_seed, jitter_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
-    shape = tf.shape(image)
-    window = random_style_window(shape[0], shape[1], image_size, crop_seed, random_size_extra)
-    crop = _resize_crop(_crop_window(image, window), image_size)
-    return jitter_style_images(crop[None], jitter_seed, brightness_max_delta=brightness_max_delta,
-                               saturation_range=saturation_range,
-                               hue_max_delta=hue_max_delta)[0]
-
-
 def style_size_buckets(count, size_range=defaults.RANDOM_STYLE_IMAGE_SIZE_RANGE):
     """`count` sizes standing for the uniform [low, high): the centres of `count` equal bins.
 
@@ -318,4 +294,4 @@ def random_batch_size_resize(images, seed, size_range=defaults.RANDOM_STYLE_IMAG
     else:
         size = tf.random.stateless_uniform([], seed, minval=size_range[0], maxval=size_range[1],
                                            dtype=tf.int32)
-    return resize_shorter_side(images, size)
+    return resize_shorter_side_bilinear(images, size)

@@ -15,7 +15,7 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from magenta_style import defaults, image_io
-from magenta_style.data import sources as dataset_sources
+from magenta_style.data import sources
 
 
 class PainterByNumbers(tfds.core.GeneratorBasedBuilder):
@@ -45,7 +45,7 @@ class PainterByNumbers(tfds.core.GeneratorBasedBuilder):
         return {split: self._generate_examples(manual_dir, split) for split in ("train", "test")}
 
     def _generate_examples(self, manual_dir, split):
-        for entry in dataset_sources.list_pbn(manual_dir, split):
+        for entry in sources.list_pbn(manual_dir, split):
             try:
                 jpeg, _, _ = image_io.encode_rgb_jpeg(entry.path, defaults.BUILDER_MAX_SHORTER_SIDE)
             except image_io.ImageError as error:

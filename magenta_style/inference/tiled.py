@@ -39,12 +39,6 @@ def needs_tiling(height, width, tile_size=defaults.STYLIZE_TILE_SIZE):
     return bool(tile_size) and height * width > 4 * tile_size * tile_size
 
 
-def stride4_bytes(height, width, alpha):
-    """Bytes of one float32 stride-4 activation of the residual blocks (tiling keeps three)."""
-    depth = transfer.scaled_depth(transfer.CONTRACT_LAYERS[-1][3], alpha)
-    return 4 * depth * -(-height // 4) * -(-width // 4)
-
-
 class _Stored:
     """An activation held whole: numpy float32 [H, W, C]."""
 

@@ -133,7 +133,8 @@ def _resized(frame, image_size):
         return frame
     from PIL import Image
 
-    image = image_io.resize_shorter_side(Image.fromarray(image_io.to_uint8(frame)), image_size)
+    image = image_io.resize_shorter_side_lanczos(Image.fromarray(image_io.to_uint8(frame)),
+                                                 image_size)
     return np.asarray(image, np.float32) / 255.0
 
 

@@ -3,8 +3,8 @@ import keras
 import tensorflow as tf
 
 from magenta_style import defaults
-from magenta_style.data.image_ops import resize_shorter_side
-from magenta_style.errors import UsageError
+from magenta_style.data.image_ops import resize_shorter_side_bilinear
+from magenta_style.errors import BlendWeightsError
 from magenta_style.nets import predictor, transfer
 
 MODEL_TYPES = {
@@ -77,7 +77,7 @@ class Stylizer(keras.Model):
             side = tf.minimum(shape[1], shape[2])
             top, left = (shape[1] - side) // 2, (shape[2] - side) // 2
             images = images[:, top:top + side, left:left + side]
-        return self.style_bottleneck(resize_shorter_side(images, style_image_size))
+        return self.style_bottleneck(resize_shorter_side_bilinear(images, style_image_size))
 
     def identity_interpolation(self, content_images, style_images, weights,
                                style_image_size=defaults.STYLE_IMAGE_SIZE):
@@ -109,9 +109,10 @@ def blend_bottlenecks(style_bottlenecks, weights):
     """Weighted mix of N styles: [N, 100] and N weights (normalized to sum 1) -> [1, 100]."""
     weights = tf.constant(weights, tf.float32)
     if weights.shape[0] != style_bottlenecks.shape[0]:
-        raise UsageError(f"{weights.shape[0]} blend weights for {style_bottlenecks.shape[0]} styles")
+        raise BlendWeightsError(f"{weights.shape[0]} blend weights for "
+                                f"{style_bottlenecks.shape[0]} styles")
     if float(tf.reduce_sum(weights)) <= 0:
-        raise UsageError("style blend weights must sum to a positive number")
+        raise BlendWeightsError("style blend weights must sum to a positive number")
     weights = weights / tf.reduce_sum(weights)
     return tf.reduce_sum(weights[:, None] * style_bottlenecks, axis=0, keepdims=True)
 

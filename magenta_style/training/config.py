@@ -76,10 +76,6 @@ class TrainConfig:
     seed: Optional[int] = None
 
     @property
-    def resolved_alpha(self):
-        return self.alpha if self.alpha is not None else stylizer.MODEL_TYPES[self.model_type][1]
-
-    @property
     def precision(self):
         """Compute dtype: 'float32', 'float16' or 'bfloat16'."""
         mode = parse_mixed_precision(self.mixed_precision)

@@ -9,7 +9,7 @@ from magenta_style.defaults import RANDOM
 from magenta_style.errors import UsageError
 from magenta_style.nets import stylizer
 from magenta_style.weights import load_model
-from magenta_style.weights import slim as slim_backbones
+from magenta_style.weights import slim
 from magenta_style.weights.run_dir import checkpoint_prefix
 from magenta_style.weights.vgg import load_vgg
 
@@ -27,11 +27,11 @@ def build_predictor_stylizer(model_type, alpha, predictor_weights):
     """build_stylizer with any --predictor_weights: imagenet | Keras file | slim checkpoint | random."""
     if predictor_weights == RANDOM:
         _warn_random("--predictor_weights")
-    slim = predictor_weights != RANDOM and checkpoint_prefix(predictor_weights) is not None
+    from_slim = predictor_weights != RANDOM and checkpoint_prefix(predictor_weights) is not None
     model = stylizer.build_stylizer(model_type, alpha=alpha,
-                                    predictor_weights=None if slim else predictor_weights)
-    if slim:
-        slim_backbones.load_slim_backbone_checkpoint(model, predictor_weights)
+                                    predictor_weights=None if from_slim else predictor_weights)
+    if from_slim:
+        slim.load_slim_backbone_checkpoint(model, predictor_weights)
     return model
 
 

@@ -154,7 +154,7 @@ class StylizeService:
         spec = model or self.model_specs[0]
         image = Image.fromarray(np.asarray(frame, np.uint8)).convert("RGB")
         if min(image.size) > shorter_side:
-            image = image_io.resize_shorter_side(image, shorter_side)
+            image = image_io.resize_shorter_side_lanczos(image, shorter_side)
         content = np.asarray(image, np.float32) / 255.0
         engine = self.engine(spec)
         bottleneck = strength_bottleneck(self.style_bottleneck(style_path, spec), float(strength),

@@ -10,7 +10,8 @@ from absl.testing import flagsaver
 from PIL import Image
 
 from magenta_style.cli import stylize
-from tests.training.test_train_cli import ROOT, environment
+from tests import ROOT
+from tests.helpers.train_cli import environment
 
 
 def run_export(*flags):

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from magenta_style.cli import samples
+from tests.helpers.optional import require
 
-pytest.importorskip("skimage")
+require("skimage")
 
 
 def test_sample_folders_hold_rgb_pictures_and_reproducible_crops(tmp_path):

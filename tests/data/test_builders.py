@@ -10,9 +10,9 @@ import tensorflow as tf
 from PIL import Image
 
 from magenta_style import image_io
-from magenta_style.data import builders as dataset_builders
+from magenta_style.data import builders
 from magenta_style.data import records
-from magenta_style.data import sources as dataset_sources
+from magenta_style.data import sources
 from tests import ROOT, fake_data
 
 
@@ -39,36 +39,36 @@ def _dtd(tmp_path):
 
 
 def test_pbn_splits_are_disjoint_and_holdout_removes_test_artists(pbn):
-    train = dataset_sources.list_pbn(pbn, "train")
-    test = dataset_sources.list_pbn(pbn, "test")
+    train = sources.list_pbn(pbn, "train")
+    test = sources.list_pbn(pbn, "test")
     assert {e.path for e in train}.isdisjoint({e.path for e in test})
     assert all("/train/" in e.path for e in train) and all("/test/" in e.path for e in test)
     assert {e.metadata["artist"] for e in train} == {"a", "b", "c"}
-    held = dataset_sources.list_pbn(pbn, "train", holdout_artists=True)
+    held = sources.list_pbn(pbn, "train", holdout_artists=True)
     assert {e.metadata["artist"] for e in held} == {"a", "b"}
     assert {e.metadata["artist"] for e in test} == {"c", "d"}
-    assert len(dataset_sources.list_pbn(pbn, "all")) == len(train) + len(test)
+    assert len(sources.list_pbn(pbn, "all")) == len(train) + len(test)
     # Labels index the artists of the whole CSV, so they agree across splits.
     assert {e.label for e in test if e.metadata["artist"] == "c"} == \
         {e.label for e in train if e.metadata["artist"] == "c"} == {2}
 
 
 def test_dtd_partitions(dtd):
-    train = dataset_sources.list_dtd(dtd, "train", partition=2)
-    test = dataset_sources.list_dtd(dtd, "test", partition=2)
+    train = sources.list_dtd(dtd, "train", partition=2)
+    test = sources.list_dtd(dtd, "test", partition=2)
     assert len(train) == 9 and len(test) == 3  # train + val vs test, 3 categories
     assert {e.path for e in train}.isdisjoint({e.path for e in test})
-    assert len(dataset_sources.list_dtd(dtd, "all")) == 12
+    assert len(sources.list_dtd(dtd, "all")) == 12
     assert sorted({e.label for e in test}) == [0, 1, 2]
-    with pytest.raises(dataset_sources.DatasetError, match="partitions are 1..10"):
-        dataset_sources.list_dtd(dtd, "train", partition=3)
+    with pytest.raises(sources.DatasetError, match="partitions are 1..10"):
+        sources.list_dtd(dtd, "train", partition=3)
 
 
 def test_bad_layouts_raise_one_line(tmp_path):
-    for call in (lambda: dataset_sources.list_pbn(str(tmp_path)),
-                 lambda: dataset_sources.list_dtd(str(tmp_path)),
-                 lambda: dataset_sources.list_pbn(str(tmp_path), split="val")):
-        with pytest.raises(dataset_sources.DatasetError) as error:
+    for call in (lambda: sources.list_pbn(str(tmp_path)),
+                 lambda: sources.list_dtd(str(tmp_path)),
+                 lambda: sources.list_pbn(str(tmp_path), split="val")):
+        with pytest.raises(sources.DatasetError) as error:
             call()
         assert "\n" not in str(error.value)
 
@@ -78,7 +78,7 @@ def test_style_builder_handles_messy_files(tmp_path):
     fake_data.write_messy_files(str(folder / "messy"))
     fake_data.make_image_folder(str(folder), classes=("cubism",), per_class=2)
     prefix = str(tmp_path / "out" / "folder")
-    summary = dataset_builders.build_style_tfrecords(
+    summary = builders.build_style_tfrecords(
         "folder", str(folder), prefix, num_shards=2, max_shorter_side=32, num_workers=1)
     expected_skips = {name for name, reason in fake_data.MESSY_FILES.items() if reason}
     assert summary["num_written"] == 2 + len(fake_data.MESSY_FILES) - len(expected_skips)
@@ -98,7 +98,7 @@ def test_style_builder_handles_messy_files(tmp_path):
 
 def test_subset_is_reproducible_and_replaces_failures(pbn, tmp_path):
     def build(name, seed):
-        dataset_builders.build_style_tfrecords(
+        builders.build_style_tfrecords(
             "pbn", pbn, str(tmp_path / name), split="train", num_images=5, seed=seed,
             num_workers=1)
         return [row["filename"] for row in _read_style(str(tmp_path / name) + "-*.tfrecord")]
@@ -158,7 +158,7 @@ def test_content_script_end_to_end_and_overwrite(tmp_path):
         {(1, b"n01440764"), (2, b"n01443537")}
     assert all(r["image/format"] == b"JPEG" and r["image/height"] > 0 for r in rows)
     # Overwriting with fewer shards removes the stale ones.
-    dataset_builders.build_content_tfrecords(source, out, num_shards=1, num_workers=1,
+    builders.build_content_tfrecords(source, out, num_shards=1, num_workers=1,
                                              overwrite=True)
     assert [os.path.basename(p) for p in tf.io.gfile.glob(os.path.join(out, "train-*"))] == \
         ["train-00000-of-00001"]

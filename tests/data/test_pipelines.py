@@ -5,22 +5,25 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from magenta_style.data.image_ops import (
+from magenta_style.data.image_ops import (  # pylint: disable=protected-access
+    _crop_window,
+    _resize_crop,
     apply_style_jitter,
-    augment_style_image,
     central_crop,
     central_window,
     decode_content_image,
     decode_crops,
     decode_image,
+    jitter_style_images,
     preprocess_content_image,
     random_batch_size_resize,
     random_style_window,
-    resize_shorter_side,
+    resize_shorter_side_bilinear,
     style_jitter_params,
 )
 from magenta_style.data.pipelines import SkippedRecords, content_dataset, style_dataset
 from tests import fake_data
+from tests.helpers.optional import require
 
 SIZE = 32
 
@@ -67,7 +70,7 @@ def test_decode_image_validity_flag(messy):
 
 def test_content_preprocessing_shapes_eager_and_in_map():
     image = tf.random.uniform([40, 70, 3])
-    resized = resize_shorter_side(image, SIZE + 2)
+    resized = resize_shorter_side_bilinear(image, SIZE + 2)
     assert resized.shape == (34, 60, 3)
     pixels = tf.cast(tf.round(image * 255), tf.uint8)
     for output in (preprocess_content_image(image, SIZE),
@@ -81,14 +84,24 @@ def test_content_preprocessing_shapes_eager_and_in_map():
     np.testing.assert_array_equal(central_crop(image, 20), image[10:30, 25:45])
 
 
+def _augment_style_image(image, seed):
+    """The style pipeline's augmentation of one image: a random S x S window of the image
+    resized to a random shorter side in [S + 2, S + extra), then colour jitter and flips."""
+    crop_seed, jitter_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
+    shape = tf.shape(image)
+    window = random_style_window(shape[0], shape[1], SIZE, crop_seed)
+    crop = _resize_crop(_crop_window(image, window), SIZE)
+    return jitter_style_images(crop[None], jitter_seed)[0]
+
+
 def test_style_augmentation_ranges_and_determinism():
     image = tf.convert_to_tensor(fake_data.random_image(50, 60) / 255.0, tf.float32)
     seed = tf.constant([1, 2], tf.int64)
-    first = augment_style_image(image, SIZE, seed)
-    again = _in_map(lambda x, s: augment_style_image(x, SIZE, s), image, seed)
+    first = _augment_style_image(image, seed)
+    again = _in_map(_augment_style_image, image, seed)
     assert first.shape == (SIZE, SIZE, 3)
     np.testing.assert_allclose(first, again, atol=1e-6)
-    outputs = [augment_style_image(image, SIZE, tf.constant([i, 7], tf.int64))
+    outputs = [_augment_style_image(image, tf.constant([i, 7], tf.int64))
                for i in range(6)]
     assert all(0.0 <= float(tf.reduce_min(o)) and float(tf.reduce_max(o)) <= 1.0 for o in outputs)
     assert len({float(tf.reduce_sum(o)) for o in outputs}) == 6  # seeds differ -> images differ
@@ -207,7 +220,7 @@ def test_content_sources(content_dir, tmp_path):
 
 
 def test_tfds_painter_by_numbers_source(tmp_path):
-    pytest.importorskip("importlib_resources")  # tfds needs it to prepare datasets
+    require("importlib_resources")  # tfds needs it to prepare datasets
     import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
 
     from magenta_style.data import tfds_pbn

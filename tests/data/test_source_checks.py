@@ -11,7 +11,8 @@ from magenta_style import data
 from magenta_style.errors import DataError
 from magenta_style.export import calibration
 from tests import fake_data
-from tests.training.test_train_cli import ROOT, TIMEOUT, environment, tiny_flags
+from tests import ROOT
+from tests.helpers.train_cli import TIMEOUT, environment, tiny_flags
 
 
 @pytest.fixture(scope="module")

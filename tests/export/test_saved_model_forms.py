@@ -14,7 +14,6 @@ from magenta_style.evaluation.models import load_eval_model
 from magenta_style.export.saved_model import save_saved_model
 from magenta_style.weights import load_model
 from tests.export.legacy_saved_model import save_legacy_saved_model
-from tests.export.test_export import tame_random_mobile_model
 from tests.tf1_checkpoint import tf1_variables
 
 
@@ -25,8 +24,8 @@ def _inputs():
 
 
 @pytest.fixture(scope="module")
-def model():
-    return tame_random_mobile_model(seed=3)
+def model(stylizer_model):
+    return stylizer_model
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,8 @@ import os
 import subprocess
 import sys
 
-from tests.training.test_train_cli import ROOT, environment
+from tests import ROOT
+from tests.helpers.train_cli import environment
 
 CHILD = """
 import resource, signal, sys

@@ -11,16 +11,31 @@ def test_fast_equals_keras(models, alpha, height, width):
     model = models[alpha]
     rng = np.random.default_rng(height)
     content = tf.constant(rng.random((1, height, width, 3), dtype=np.float32))
-    bottleneck = tf.constant(rng.normal(size=(1, model.bottleneck_dim)).astype(np.float32))
+    bottleneck = model.style_bottleneck(tf.constant(rng.random((1, 64, 64, 3), dtype=np.float32)))
+    # Two float32 computations of the same function: measured max abs 4.3e-6 / 5.1e-6 / 7.6e-6;
+    # bfloat16 45.0-45.7 dB (close, not exact: float32 would be > 100 dB).
+    _assert_fast_matches(model, content, bottleneck, max_abs=2.5e-5, min_psnr=40.0)
+
+
+def test_fast_equals_keras_on_the_released_model(pretrained_mobile):
+    """The figures the README quotes: on pretrained:mobile, measured max abs 2.4e-6 here
+    (3.6e-6 at 384 x 384) and 50.5 dB in bfloat16."""
+    rng = np.random.default_rng(0)
+    content = tf.constant(rng.random((1, 96, 128, 3), dtype=np.float32))
+    style = tf.constant(rng.random((1, 256, 256, 3), dtype=np.float32))
+    bottleneck = pretrained_mobile.style_bottleneck(style)
+    _assert_fast_matches(pretrained_mobile, content, bottleneck, max_abs=1e-5, min_psnr=45.5)
+
+
+def _assert_fast_matches(model, content, bottleneck, max_abs, min_psnr):
     reference = model.stylize(content, bottleneck).numpy()
     out = fast.fast_stylize(model)(content, bottleneck).numpy()
-    assert out.shape == (1, height, width, 3)
-    # Two float32 computations of the same function (trained weights: ~4e-6, BENCHMARKS.md).
-    assert np.abs(out - reference).max() <= 1e-4
-    assert reference.std() > 0.05
+    assert out.shape == reference.shape
+    assert reference.std() > 0.1
+    assert np.abs(out - reference).max() <= max_abs
     low = fast.fast_stylize(model, "bfloat16")(content, bottleneck).numpy()
     psnr = 10 * np.log10(1.0 / np.mean((low - reference) ** 2))
-    assert 30.0 < psnr < 100.0  # close, not exact
+    assert min_psnr < psnr < min_psnr + 15.0, psnr
 
 
 def test_space_to_depth_kernel_is_the_same_convolution():

@@ -18,13 +18,14 @@ def test_tiled_equals_untiled(models, alpha, height, width, tile_size):
     model = models[alpha]
     rng = np.random.default_rng(height)
     content = rng.random((height, width, 3), dtype=np.float32)
-    bottleneck = tf.constant(rng.normal(size=(1, model.bottleneck_dim)).astype(np.float32))
+    bottleneck = model.style_bottleneck(tf.constant(rng.random((1, 64, 64, 3), dtype=np.float32)))
     untiled = model.stylize(content[None], bottleneck).numpy()[0]
     stream = io.StringIO()
     out = tiled.stylize_tiled(model, content, bottleneck, tile_size=tile_size, stream=stream)
     assert out.shape == (height, width, 3) and out.dtype == np.float32
-    assert np.abs(out - untiled).max() <= 1e-4
-    assert untiled.std() > 0.05  # a non-trivial output
+    assert untiled.std() > 0.1  # a picture with detail (measured 0.19-0.30)
+    # Measured max abs 3.5e-6 to 9.4e-6 (float32 rounding of the same statistics).
+    assert np.abs(out - untiled).max() <= 3e-5
     last = stream.getvalue().splitlines()[-1]  # one line at the end (interval default)
     assert last.startswith(f"tiled {width}x{height}: ") and "(100.0%)" in last, last
 
@@ -42,4 +43,3 @@ def test_needs_tiling():
     assert not tiled.needs_tiling(1024, 1024, tile_size=512)
     assert tiled.needs_tiling(1025, 1024, tile_size=512)
     assert not tiled.needs_tiling(100_000, 100_000, tile_size=0)
-    assert tiled.stride4_bytes(4000, 3000, 1.0) == 4 * 128 * 1000 * 750

@@ -10,9 +10,7 @@ import tensorflow as tf
 
 from magenta_style.errors import MagentaStyleError, OutputExistsError
 from magenta_style.inference import video, video_io
-from magenta_style.nets.stylizer import build_stylizer
 from tests import video_clips
-from tests.fake_data import spread_transfer_weights
 
 SIZE = (64, 96)  # H, W
 
@@ -28,16 +26,15 @@ def pan_frames(photo):
 
 
 @pytest.fixture(scope="module")
-def model():
-    # Seeded weights of a realistic spread: the initializer's tiny kernels amplify float
-    # rounding, so two formulations of the network could round frames differently.
-    return spread_transfer_weights(build_stylizer("mobile"))
+def model(stylizer_model):
+    # Realistic random weights everywhere: the initializer's tiny kernels give a flat picture
+    # and amplify float rounding, so two formulations of the network could round differently.
+    return stylizer_model
 
 
 @pytest.fixture(scope="module")
-def bottleneck():
-    # The random predictor's own bottlenecks are ~0 (a flat output); this one gives texture.
-    return tf.constant(np.random.default_rng(0).normal(0, 3, (1, 100)), tf.float32)
+def bottleneck(model, photo):
+    return model.style_bottleneck(tf.constant(photo[None, ::8, ::8], tf.float32))
 
 
 def _identity(frames):

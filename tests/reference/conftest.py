@@ -4,10 +4,9 @@ session's pytest-xdist workers).
 The `reference` fixture builds our full and mobile Stylizers and VGG-16 with random weights
 (set through our TF1 weight-import table), hands the same weights by TF1 name and the same
 inputs to tests/reference/magenta_harness.py in the reference venv, and returns Magenta's
-arrays. Without a reference venv the tests skip, unless $MAGENTA_REFERENCE_REQUIRED is set
-(`make test` sets it, so CI fails instead of skipping).
+arrays. Without a reference venv the tests skip, unless $MAGENTA_STYLE_REQUIRE_ALL is set
+(`make test` sets it, so CI fails instead of skipping: tests/helpers/optional.py).
 """
-import os
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from magenta_style import defaults
 from magenta_style.nets import stylizer, vgg
 from tests.fake_data import random_image
+from tests.helpers.optional import unavailable
 from tests.reference import reference_job
 from tests.tf1_checkpoint import tf1_variables
 
@@ -132,9 +132,7 @@ class Reference:
 @pytest.fixture(scope="session")
 def reference(tmp_path_factory, request):
     if reference_job.reference_python() is None:
-        if os.environ.get(reference_job.REQUIRED_ENV):
-            pytest.fail(reference_job.missing_environment_reason())
-        pytest.skip(reference_job.missing_environment_reason())
+        unavailable(reference_job.missing_environment_reason())
     # Under pytest-xdist the base temp's parent is this session's, shared by its workers: the
     # harness runs once (about a minute of CPU), not once per worker holding a parity test.
     xdist_worker = hasattr(request.config, "workerinput")

@@ -17,7 +17,6 @@ from magenta_style.nets import vgg
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "magenta_harness.py")
 PYTHON_ENV = "MAGENTA_REFERENCE_PYTHON"  # the reference venv's python, if not the default
-REQUIRED_ENV = "MAGENTA_REFERENCE_REQUIRED"  # set by `make test`: a missing venv fails
 DEFAULT_PYTHON = os.path.join(ROOT, ".venv-magenta", "bin", "python")
 
 

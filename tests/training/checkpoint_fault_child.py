@@ -4,7 +4,8 @@
 
 Saves step 1 with the project's Checkpointer, then tries step 2 under a file
 size limit (RLIMIT_FSIZE, SIGXFSZ ignored so the write fails with EFBIG), then
-step 3 as an unprivileged user (permission denied; only when started as root).
+step 3 in a train_dir it may not write (permission denied: started as root, the child becomes
+nobody; otherwise it makes train_dir read-only for the attempt).
 Prints one JSON line: the errors and what tf.train.latest_checkpoint says after each
 (read back by the parent, which lists the files left).
 """
@@ -41,13 +42,18 @@ def main(train_dir):
     resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
     report["after_fsize"] = tf.train.latest_checkpoint(train_dir)
 
-    if os.getuid() == 0:
+    read_only = os.getuid() != 0  # root ignores a folder's mode: it becomes nobody instead
+    if read_only:
+        os.chmod(train_dir, 0o555)
+    else:
         os.setuid(65534)  # nobody: train_dir (root's, 0755) is no longer writable
-        step.assign(3)
-        try:
-            saver.save()
-        except checkpoints.CheckpointWriteError as error:
-            report["permission_error"] = str(error)
+    step.assign(3)
+    try:
+        saver.save()
+    except checkpoints.CheckpointWriteError as error:
+        report["permission_error"] = str(error)
+    if read_only:
+        os.chmod(train_dir, 0o755)
     print(json.dumps(report))
 
 

