@@ -63,6 +63,9 @@ ADAM_EPSILON = 1e-8  # TF1 AdamOptimizer's (Magenta's); Keras' Adam defaults to 
 KERAS_ADAM_EPSILON = 1e-7
 BATCH_SIZE = 8
 IMAGE_SIZE = 256
+# The smallest style image each style predictor takes: Inception-v3's VALID stem convolutions
+# leave nothing of a smaller one (and its empty tensors crash the process with SIGFPE).
+MIN_STYLE_IMAGE_SIZE = {"full": 75, "mobile": 32}
 STYLE_IMAGE_SIZE = 256
 CLIP_GRADIENT_NORM = 0.0  # off, as in Magenta
 TRAIN_STEPS = 8_000_000  # Magenta's default; its released model stopped near 3M

@@ -259,6 +259,10 @@ def evaluate(model, loss_network, content_source, style_sources, eval_dir,
         raise ValueError(f"style_sources needs 'unobserved' and optionally 'observed', "
                          f"got {sorted(style_sources)}")
     style_sources = {name: list(style_sources[name]) for name in SETS if style_sources.get(name)}
+    smallest = defaults.MIN_STYLE_IMAGE_SIZE.get(model.identity.get("model_type"), 1)
+    if image_size < smallest:
+        raise EvaluationError(f"--image_size={image_size}: the {model.identity['model_type']} "
+                              f"model's style predictor needs at least {smallest} px")
     check_outputs_free(eval_dir, overwrite)
     counts = resolve_style_counts(style_sources, num_styles, image_size, allow_fewer)
     content_images, content_sha256 = load_content_images(content_source, num_content_images,

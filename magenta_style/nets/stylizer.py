@@ -128,7 +128,7 @@ def build_stylizer(model_type="full", alpha=None, predictor_weights=None, build_
     predictor_name, default_alpha = MODEL_TYPES[model_type]
     model = Stylizer(predictor_name, alpha if alpha is not None else default_alpha,
                      predictor_weights=predictor_weights, name=f"stylizer_{model_type}")
-    size = max(build_size, 75)  # Inception's stem needs >= 75 px
+    size = max(build_size, defaults.MIN_STYLE_IMAGE_SIZE[model_type])
     model((tf.zeros([1, build_size, build_size, 3]), tf.zeros([1, size, size, 3])))
     return model
 

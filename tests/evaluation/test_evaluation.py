@@ -219,6 +219,15 @@ def test_refuses_to_overwrite_and_to_evaluate_fewer_styles(sets, loss_network, t
     assert (tmp_path / "metrics.json").read_text() == "{}"
 
 
+def test_full_model_below_inceptions_smallest_style_is_one_line(sets, loss_network, tmp_path):
+    """Inception-v3 on a 32 px style used to kill the process with SIGFPE, not an error."""
+    never_run = EvalModel(None, None, {"kind": "stylizer", "model_type": "full"})
+    with pytest.raises(EvaluationError, match=r"^--image_size=74: the full model's style "
+                                              r"predictor needs at least 75 px$"):
+        run_evaluation(never_run, loss_network, sets, tmp_path / "eval", image_size=74)
+    assert not (tmp_path / "eval").exists()
+
+
 def test_pca_and_colour_groups():
     rng = np.random.default_rng(0)
     points = rng.normal(size=(20, 5)) * [10, 3, 1, 0.1, 0.1]
