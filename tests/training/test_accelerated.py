@@ -217,8 +217,8 @@ def test_xla_whole_step_equals_plain_step_and_compiles_once_per_bucket(tmp_path)
     """In float64, where rounding cannot hide a difference: the compiled step is the plain one.
 
     Measured (one step, same weights and batch, realistic transfer weights, 64 px styles):
-    float64 XLA vs plain: loss 2e-15, gradients of the transfer network 7e-15 and head 1e-16,
-    BatchNorm statistics 4e-17; the predictor's 1.2e-7, as plain graph vs plain eager differ
+    float64 XLA vs plain: loss 4.5e-15, gradients of the transfer network 6.5e-15 and head
+    1e-16, BatchNorm statistics 4e-17; the predictor's 8.5e-8, as plain graph vs plain eager differ
     (its training-mode BatchNorms over 2 images amplify float64 rounding). In float32 the two
     differ by 1.6e-3 (transfer) / 4.4e-3 (predictor), each as far from float64 as the other.
     A fresh model at 32 px styles (predictor maps 1x1, BatchNorm over 2 values) made float32
@@ -253,13 +253,13 @@ def test_xla_whole_step_equals_plain_step_and_compiles_once_per_bucket(tmp_path)
     xla_gradients = _gradients_by_part(xla_models.model, xla_optimizer)
     differences = {part: _relative(plain_gradients[part], xla_gradients[part])
                    for part in plain_gradients}
-    assert differences["transfer"] < 3e-14 and differences["head"] < 3e-14, differences
-    assert differences["predictor"] < 4e-7, differences
+    assert differences["transfer"] < 2e-14 and differences["head"] < 2e-14, differences
+    assert differences["predictor"] < 3e-7, differences
     assert int(xla_optimizer.iterations.numpy()) == int(plain_optimizer.iterations.numpy()) == 1
     assert int(xla_counter.numpy()) == int(plain_counter.numpy()) == 1
     # BatchNorm statistics were updated inside the compiled step, as the plain step does.
     assert not np.allclose(statistics(xla_models), before)
-    assert _relative(statistics(plain_models), statistics(xla_models)) < 1e-14
+    assert _relative(statistics(plain_models), statistics(xla_models)) < 1.5e-16
 
     sizes = {style_size}
     for seed in range(5):  # random sizes, as the style pipeline draws them
