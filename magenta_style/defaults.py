@@ -61,6 +61,10 @@ ADAM_BETA_1 = 0.9
 ADAM_BETA_2 = 0.999
 ADAM_EPSILON = 1e-8  # TF1 AdamOptimizer's (Magenta's); Keras' Adam defaults to 1e-7
 KERAS_ADAM_EPSILON = 1e-7
+# --mixed_precision=float16: the dynamic loss scale's start. It scales the loss divided by
+# itself (training/steps.py), so gradients are ~1-200x the scale: 2^8 keeps them inside
+# float16's range (max 65504) where Keras' 2^15 overflows.
+INITIAL_LOSS_SCALE = 2.0 ** 8
 BATCH_SIZE = 8
 IMAGE_SIZE = 256
 # The smallest style image each style predictor takes: Inception-v3's VALID stem convolutions

@@ -92,7 +92,8 @@ def _tfds_stream(source, default_split, training, seed, input_context, metadata_
     import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
     name, _, split = source[len(_TFDS_PREFIX):].partition("@")
     if name.split(":")[0].split("/")[0] == "painter_by_numbers":
-        pass
+        # Importing the module registers our builder with tfds (only needed for it).
+        from magenta_style.data import tfds_pbn  # pylint: disable=import-outside-toplevel,unused-import  # noqa: F401
     read_config = tfds.ReadConfig(input_context=input_context, shuffle_seed=seed)
     dataset = tfds.load(name, split=split or default_split, data_dir=data_dir,
                         shuffle_files=training, read_config=read_config,

@@ -1,10 +1,10 @@
 """`painter_by_numbers`: a tensorflow-datasets builder for Kaggle's Painter by Numbers.
 
 Importing this module registers the builder, so `tfds.load("painter_by_numbers")`
-and the pipeline source `tfds:painter_by_numbers` work. Manual download: put
+works; the pipeline source `tfds:painter_by_numbers` imports it itself. Manual download: put
 the Kaggle files (train/, test/, all_data_info.csv) in `<manual_dir>`
-(default ~/tensorflow_datasets/downloads/manual/painter_by_numbers/ or
-`tfds build --manual_dir`). Images are stored as RGB JPEGs with the shorter
+(default `<data_dir>/downloads/manual/`, i.e. ~/tensorflow_datasets/downloads/manual/, or
+`DownloadConfig(manual_dir=...)` / `tfds build --manual_dir`); the first read prepares it. Images are stored as RGB JPEGs with the shorter
 side at most defaults.BUILDER_MAX_SHORTER_SIDE; unreadable files are skipped
 and logged. Splits: train (in_train) and test.
 """

@@ -26,6 +26,13 @@ def with_static_channels(outputs, channels):
     return ops.reshape(outputs, [shape[0], shape[1], shape[2], channels])
 
 
+def wide_dtype(dtype):
+    """The dtype for statistics, Gram matrices and losses of `dtype` tensors: float64 for
+    float64 (a reference computation), float32 for every other float (float16 overflows,
+    bfloat16 keeps 8 significant bits)."""
+    return "float64" if keras.backend.standardize_dtype(dtype) == "float64" else "float32"
+
+
 def reflect_pad(x, p):
     """tf.pad(x, mode="REFLECT") of H and W by p from slices, flips and concatenations:
     TFLite's MIRROR_PAD kernel is ~30x slower than these copies. [B, H, W, C] -> [B, H+2p, W+2p, C]."""
@@ -74,7 +81,7 @@ class ConditionalStyleNorm(keras.layers.Layer):
         x, beta, gamma = inputs
         # Statistics in float32 even under mixed precision (variances of large activations
         # overflow float16), in float64 under a float64 policy (a reference computation).
-        dtype = "float64" if keras.backend.standardize_dtype(x.dtype) == "float64" else "float32"
+        dtype = wide_dtype(x.dtype)
         x = ops.cast(x, dtype)
         mean, variance = ops.moments(x, axes=[1, 2], keepdims=True)
         scale = ops.cast(gamma, dtype)[:, None, None, :] * ops.rsqrt(variance + self.epsilon)

@@ -17,6 +17,7 @@ from magenta_style.nets.layers import (
     CropLike,
     NearestUpsampling2D,
     ReflectionPadding2D,
+    wide_dtype,
 )
 
 # Normalized layers in order, with their depth at alpha = 1 (SPEC 1.1). The
@@ -112,6 +113,8 @@ def build_transfer_network(alpha=defaults.FULL_ALPHA, name="transformer"):
     # h: [B, 4 ceil(H/4), 4 ceil(W/4), 32 alpha]
 
     h = conv_block(h, "expand/conv3/conv", 9)
-    h = layers.Activation("sigmoid", name="expand_conv3_conv_Sigmoid", dtype="float32")(h)
+    # The output in float32 under mixed precision (float64 under a float64 policy).
+    h = layers.Activation("sigmoid", name="expand_conv3_conv_Sigmoid",
+                          dtype=wide_dtype(keras.config.dtype_policy().compute_dtype))(h)
     stylized = CropLike(name="crop_to_content")([h, content])  # [B, H, W, 3]
     return keras.Model([content, style_params], stylized, name=name)

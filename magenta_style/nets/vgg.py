@@ -13,6 +13,7 @@ import numpy as np
 from keras import layers, ops
 
 from magenta_style import defaults
+from magenta_style.nets.layers import wide_dtype
 
 BLOCK_DEPTHS = (64, 128, 256, 512, 512)
 # --loss_network -> (scope, convs per block).
@@ -61,11 +62,13 @@ def keras_application_name(layer):
 
 @keras.saving.register_keras_serializable(package="magenta_style")
 class VGGPreprocess(keras.layers.Layer):
-    """[0, 1] RGB -> x255 minus the ImageNet RGB mean (no BGR swap)."""
+    """[0, 1] RGB -> x255 minus the ImageNet RGB mean (no BGR swap), in float32 (float64
+    under a float64 policy)."""
 
     def call(self, inputs):
-        mean = ops.convert_to_tensor(np.array(defaults.VGG_MEAN_RGB, np.float32))
-        return ops.cast(inputs, "float32") * 255.0 - mean
+        dtype = wide_dtype(inputs.dtype)
+        mean = ops.convert_to_tensor(np.array(defaults.VGG_MEAN_RGB), dtype)
+        return ops.cast(inputs, dtype) * 255.0 - mean
 
 
 def build_vgg(network=defaults.LOSS_NETWORK, name=None):

@@ -36,11 +36,13 @@ def make_optimizer(learning_rate=defaults.LEARNING_RATE, mixed_precision=False,
     """Adam (beta1 0.9, beta2 0.999, epsilon 1e-8 as TF1's AdamOptimizer that Magenta trained
     with); in a dynamic LossScaleOptimizer if mixed_precision.
 
-    mixed_precision: loss scaling, wanted for float16 only (TrainConfig.loss_scaling).
+    mixed_precision: loss scaling, wanted for float16 only (TrainConfig.loss_scaling); the
+      dynamic scale starts at defaults.INITIAL_LOSS_SCALE.
     adam: the Adam class (keras.optimizers.Adam is benchmarks/optimizer.py's peer).
     """
     optimizer = adam(learning_rate, beta_1=defaults.ADAM_BETA_1, beta_2=defaults.ADAM_BETA_2,
                      epsilon=epsilon)
     if mixed_precision:
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        optimizer = keras.optimizers.LossScaleOptimizer(
+            optimizer, initial_scale=defaults.INITIAL_LOSS_SCALE)
     return optimizer

@@ -4,14 +4,21 @@ import tensorflow as tf
 
 from magenta_style import defaults
 from magenta_style.nets import losses
+from magenta_style.nets.layers import wide_dtype
 from magenta_style.training.optimizer import FusedAdam, make_optimizer
 
 MEAN, SUM = tf.distribute.ReduceOp.MEAN, tf.distribute.ReduceOp.SUM
+_TINY = 1e-30  # the loss that loss scaling divides by never reaches 0
 
 
-def _float32_endpoints(loss_network, images):
-    # Gram matrices overflow float16; losses are always computed in float32.
-    return {name: tf.cast(value, tf.float32) for name, value in loss_network(images).items()}
+def _wide(value):
+    return tf.cast(value, wide_dtype(value.dtype))
+
+
+def _wide_endpoints(loss_network, images):
+    # Gram matrices overflow float16; losses are computed in float32 (float64 under a
+    # float64 policy).
+    return {name: _wide(value) for name, value in loss_network(images).items()}
 
 
 def stylization_losses(model, loss_network, content, style, content_weights, style_weights,
@@ -24,10 +31,10 @@ def stylization_losses(model, loss_network, content, style, content_weights, sty
     """
     if bottleneck is None:
         bottleneck = model.style_bottleneck(style, training=True)
-    stylized = tf.cast(model.stylize(content, bottleneck, training=True), tf.float32)
+    stylized = _wide(model.stylize(content, bottleneck, training=True))
     total, terms = losses.combine_losses(
-        _float32_endpoints(loss_network, content), _float32_endpoints(loss_network, style),
-        _float32_endpoints(loss_network, stylized), stylized, content_weights, style_weights,
+        _wide_endpoints(loss_network, content), _wide_endpoints(loss_network, style),
+        _wide_endpoints(loss_network, stylized), stylized, content_weights, style_weights,
         total_variation_weight)
     return total, terms, stylized
 
@@ -94,8 +101,17 @@ def make_train_step(strategy, models, optimizer, step, content_weights, style_we
                     content_weights, style_weights, total_variation_weight)
             scaled = total / replicas
             if mixed:
-                scaled = optimizer.scale_loss(scaled)
-        return tape.gradient(scaled, trainable), terms, stylized
+                # Loss scaling relative to the loss: float16 sees the gradients of
+                # scale * total / total, whatever the size of the loss (the reference's
+                # weights make it ~1e2 with a random VGG, ~1e7 with ImageNet's, and it falls
+                # as training goes), so the dynamic scale starts right and rarely moves.
+                size = tf.stop_gradient(tf.maximum(total, _TINY))
+                scaled = optimizer.scale_loss(scaled / size)
+        grads = tape.gradient(scaled, trainable)
+        if mixed:
+            # float32 now: scale * gradient, what LossScaleOptimizer unscales.
+            grads = [None if g is None else g * size for g in grads]
+        return grads, terms, stylized
 
     tpu = isinstance(strategy, tf.distribute.TPUStrategy)
     # XLA. One device: the whole step (forward, VGG losses, gradients, Adam, BatchNorm
@@ -137,17 +153,18 @@ def _single_device(strategy):
         not tf.distribute.has_strategy() and strategy is tf.distribute.get_strategy())
 
 
-def one_device_step(config, seed=0, adam=FusedAdam):
+def one_device_step(config, seed=0, adam=FusedAdam, dtype_policy=None):
     """`config`'s models, optimizer, step counter and train step on one device, outside train().
 
     For tools and tests that drive the step themselves (benchmarks, XLA checks).
-    Built under config.dtype_policy (restored afterwards), random init from `seed`.
+    Built under `dtype_policy` (default config.dtype_policy; "float64" gives a reference
+    computation), restored afterwards; random init from `seed`.
     adam: the Adam class (make_optimizer's). Returns (models, optimizer, step variable,
     train_step).
     """
     from magenta_style.training.models import build_models  # pylint: disable=import-outside-toplevel
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(config.dtype_policy)
+    keras.config.set_dtype_policy(dtype_policy or config.dtype_policy)
     try:
         keras.utils.set_random_seed(seed)
         models = build_models(config)

@@ -1,5 +1,9 @@
 """tf.data pipelines: decoding, preprocessing, augmentation, sources, robustness."""
+import json
 import os
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -22,7 +26,7 @@ from magenta_style.data.image_ops import (  # pylint: disable=protected-access
     style_jitter_params,
 )
 from magenta_style.data.pipelines import SkippedRecords, content_dataset, style_dataset
-from tests import fake_data
+from tests import ROOT, fake_data
 from tests.helpers.optional import require
 
 SIZE = 32
@@ -219,21 +223,33 @@ def test_content_sources(content_dir, tmp_path):
         content_dataset(str(tmp_path / "missing-*"))
 
 
-def test_tfds_painter_by_numbers_source(tmp_path):
+def test_tfds_painter_by_numbers_source_registers_its_builder(tmp_path):
+    """`tfds:painter_by_numbers` in a fresh process that imports only the pipeline: reading
+    it must register our builder, which then prepares the Kaggle files found in tfds' manual
+    dir (<data_dir>/downloads/manual) and reads them."""
     require("importlib_resources")  # tfds needs it to prepare datasets
-    import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
-
-    from magenta_style.data import tfds_pbn
-    builder = tfds_pbn.PainterByNumbers(data_dir=str(tmp_path / "tfds"))
-    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-        manual_dir=fake_data.make_pbn(str(tmp_path / "pbn"))))
-    assert builder.info.splits["train"].num_examples == 6  # the truncated file is skipped
-    dataset = style_dataset("tfds:painter_by_numbers@test", batch_size=2, image_size=SIZE,
-                                 training=False, tfds_data_dir=str(tmp_path / "tfds"),
-                                 skipped=SkippedRecords())
-    batches = list(dataset)
-    artists = {a.decode() for b in batches for a in b["artist"].numpy()}
-    assert artists == {"c", "d"} and batches[0]["image"].shape[1:] == (SIZE, SIZE, 3)
+    data_dir = str(tmp_path / "tfds")
+    fake_data.make_pbn(os.path.join(data_dir, "downloads", "manual"))
+    script = textwrap.dedent(f"""
+        import json
+        from magenta_style.data.pipelines import SkippedRecords, style_dataset
+        batches = list(style_dataset("tfds:painter_by_numbers@test", batch_size=2, image_size={SIZE},
+                                     training=False, tfds_data_dir={data_dir!r},
+                                     skipped=SkippedRecords()))
+        import tensorflow_datasets as tfds
+        info = tfds.builder("painter_by_numbers", data_dir={data_dir!r}).info
+        print(json.dumps({{"artists": sorted(a.decode() for b in batches for a in b["artist"].numpy()),
+                          "shape": list(batches[0]["image"].shape[1:]),
+                          "splits": {{name: split.num_examples for name, split in info.splits.items()}}}}))
+        """)
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="",
+               TFDS_DATA_DIR=data_dir)
+    result = subprocess.run([sys.executable, "-c", script], cwd=str(tmp_path), env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    read = json.loads(result.stdout.strip().splitlines()[-1])
+    assert read["artists"] == ["c", "d", "d"] and read["shape"] == [SIZE, SIZE, 3]
+    assert read["splits"] == {"train": 6, "test": 3}  # the truncated training file is skipped
 
 
 def _smooth_image(height, width, seed=3):

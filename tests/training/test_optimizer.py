@@ -74,13 +74,16 @@ def test_loss_scaling_wraps_the_fused_optimizer():
     optimizer = make_optimizer(1e-3, mixed_precision=True)
     assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
     assert isinstance(optimizer.inner_optimizer, FusedAdam)
+    assert optimizer.initial_scale == defaults.INITIAL_LOSS_SCALE == 2.0 ** 8
     peer = keras.optimizers.LossScaleOptimizer(
-        keras.optimizers.Adam(1e-3, epsilon=defaults.ADAM_EPSILON))
+        keras.optimizers.Adam(1e-3, epsilon=defaults.ADAM_EPSILON),
+        initial_scale=defaults.INITIAL_LOSS_SCALE)
     results = []
     for scaled in (optimizer, peer):
         variable = keras.Variable(np.ones(4, np.float32))
-        # Gradients of a scaled loss (the dynamic scale starts at 2 ** 15): one finite step.
-        scaled.apply_gradients([(tf.constant([1.0, -1.0, 0.0, 2.0]) * 2.0 ** 15, variable)])
+        # Gradients of a scaled loss: one finite step.
+        scaled.apply_gradients([(tf.constant([1.0, -1.0, 0.0, 2.0]) * defaults.INITIAL_LOSS_SCALE,
+                                 variable)])
         results.append(variable.numpy())
     assert int(optimizer.iterations.numpy()) == 1
     assert not np.array_equal(results[0], np.ones(4))
