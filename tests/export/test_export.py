@@ -211,8 +211,9 @@ def test_saved_model_tf_hub_contract(exported, model):
     np.testing.assert_allclose(served["stylized_image"].numpy(), reference, atol=2e-5)
     bottleneck = loaded.signatures["predict_style"](style_image=tf.constant(style))["style_bottleneck"]
     assert bottleneck.shape == (2, 100)
+    # The folded predictor (BatchNorms in the convolutions) vs Keras': measured 1.4e-5.
     np.testing.assert_allclose(bottleneck.numpy(), model.style_bottleneck(tf.constant(style)).numpy(),
-                               atol=1e-5)
+                               atol=4e-5)
     # One style for the whole batch broadcasts.
     stylized = loaded.signatures["transfer"](content_image=tf.constant(content),
                                              style_bottleneck=bottleneck[:1])["stylized_image"]
