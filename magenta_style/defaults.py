@@ -159,3 +159,19 @@ STYLIZED_GRID_FILE = "stylized_grid.png"  # contact sheets of magenta-stylize --
 # Engines of magenta-stylize / magenta-stylize-video / the web app (inference/engines.py).
 STYLIZE_ENGINES = ("auto", "tf", "litert")
 STYLIZE_ENGINE = "auto"
+# --engine=auto: LiteRT for the style predictor and every untiled content image with fewer
+# than AUTO_ENGINE_TF_MIN_PIXELS pixels (None: no limit), TensorFlow for tiled images (tiles
+# need it) and --precision=bfloat16. Measurements behind it (float32, batch 1, 2 threads;
+# min / median ms of interleaved calls):
+#   - issue #24's AMD EPYC (AVX-512, no AMX), quiet, at 384 x 384 against the peer's int8 ONNX
+#     model: LiteRT float 0.48x, TF fast graph 0.68x; style predictor LiteRT 0.63x, TF 1.55x.
+#   - an Intel VM with AMX, under load (2 cores shared by ~6 jobs; rough), 5 rounds:
+#     transfer  256: TF 19 / 23, LiteRT 26 / 34;  384: TF 33 / 45, LiteRT 53 / 72;
+#               768: TF 111 / 163, LiteRT 209 / 304;  1000: TF 185 / 275, LiteRT 372 / 555;
+#     predictor 256: TF 12.7 / 13.8, LiteRT 4.6 / 8.2.
+#   - Start-up: TensorFlow costs ~8-10 s per process before the first image (import 5 s,
+#     model 2.7 s, tracing 1.4 s on the EPYC); the cached LiteRT files ~0.1 s.
+# Where TF is the faster one per image (the AMX VM), it saves 20-190 ms per image at
+# 256-1000 px, which pays for its start-up only after ~50-400 images in one process: LiteRT
+# is the fastest engine for every job a single CLI process sees, at every untiled size.
+AUTO_ENGINE_TF_MIN_PIXELS = None

@@ -13,8 +13,9 @@
   needs TensorFlow) and cached beside the model cache, `litert_dir(spec)`; after that, running
   them imports neither TensorFlow nor Keras. Tiled images (which need TensorFlow) still go
   to the `tf` engine, loaded then.
-- `auto` (the default): `litert` for every untiled image and the style predictor, `tf` for
-  tiled ones and for bfloat16 (defaults.AUTO_ENGINE_RULE says why).
+- `auto` (the default): `litert` for the style predictor and untiled images (below
+  defaults.AUTO_ENGINE_TF_MIN_PIXELS, if set), `tf` for tiled ones and for bfloat16;
+  defaults.py has the measurements behind the rule.
 """
 import hashlib
 import os
@@ -175,12 +176,14 @@ class LiteRTEngine(Engine):
     name = "litert"
 
     def __init__(self, predict_path, transfer_path, tf_engine,
-                 tile_size=defaults.STYLIZE_TILE_SIZE, num_threads=None):
+                 tile_size=defaults.STYLIZE_TILE_SIZE, num_threads=None, tf_min_pixels=None):
+        """tf_min_pixels: content images with at least this many pixels go to TF (None:
+        only tiled ones)."""
         threads = num_threads or num_threads_default()
         self._predict = litert.load_interpreter(predict_path, threads)
         self._transfer = litert.load_interpreter(transfer_path, threads)
         self._tf_engine, self._tf = tf_engine, None
-        self.tile_size = tile_size
+        self.tile_size, self.tf_min_pixels = tile_size, tf_min_pixels
 
     def tf(self):
         """The TF engine (loads TensorFlow and the model on first call)."""
@@ -189,7 +192,8 @@ class LiteRTEngine(Engine):
         return self._tf
 
     def engine_for(self, height, width):
-        return "tf" if needs_tiling(height, width, self.tile_size) else self.name
+        large = self.tf_min_pixels is not None and height * width >= self.tf_min_pixels
+        return "tf" if large or needs_tiling(height, width, self.tile_size) else self.name
 
     def style_bottleneck(self, style):
         bottleneck = litert.style_bottleneck(self._predict, _image(style)[None])
@@ -261,7 +265,7 @@ def spec_key(spec):
 
             found = [p for p in glob.glob(glob.escape(path) + ".*") if os.path.isfile(p)]
             if not found:
-                raise ModelSpecError(f"{path}: no such file, train_dir or checkpoint")
+                raise ModelSpecError(f"{path}: file not found")
             files.extend(found)
     return f"files-{_hash_files(files)}"
 
@@ -327,4 +331,5 @@ def load_engine(spec, engine=defaults.STYLIZE_ENGINE, precision=defaults.STYLIZE
             log(f"building the LiteRT files of {spec} once, in {directory}")
         paths = build_litert_files(load_model(), directory)
     return LiteRTEngine(*paths, lambda: TFEngine(load_model(), precision, tile_size),
-                        tile_size, num_threads)
+                        tile_size, num_threads,
+                        defaults.AUTO_ENGINE_TF_MIN_PIXELS if engine == "auto" else None)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from magenta_style import defaults
 from magenta_style.errors import ModelSpecError, UsageError
 from magenta_style.inference import engines
 from magenta_style.nets import stylizer
@@ -106,7 +107,7 @@ def test_file_specs_are_keyed_by_their_bytes(tmp_path):
     (tmp_path / "ckpt").mkdir()
     (tmp_path / "ckpt" / "model.ckpt.index").write_bytes(b"index")
     assert engines.spec_key(str(tmp_path / "ckpt" / "model.ckpt")).startswith("files-")
-    with pytest.raises(ModelSpecError, match="no such file"):
+    with pytest.raises(ModelSpecError, match="file not found"):
         engines.spec_key(str(tmp_path / "missing.keras"))
 
 
@@ -138,6 +139,12 @@ def test_tiled_images_go_to_tf_and_stay_exact(models, tmp_path, monkeypatch):
     small = content[:31, :32]
     expected = model.stylize(tf.constant(small[None]), tf.constant(bottleneck)).numpy()[0]
     assert np.max(np.abs(engine.stylize(small, bottleneck) - expected)) <= TOLERANCE
+
+    monkeypatch.setattr(defaults, "AUTO_ENGINE_TF_MIN_PIXELS", 1000)  # auto's size rule
+    built = []
+    auto = engines.load_engine(model_path, "auto", model=model, log=built.append)
+    assert built == [] and auto.engine_for(30, 33) == "litert" and auto.engine_for(30, 34) == "tf"
+    assert engines.load_engine(model_path, "litert", model=model).engine_for(30, 34) == "litert"
 
 
 def test_numpy_blend_and_interpolation_equal_the_stylizers():
