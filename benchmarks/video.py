@@ -210,11 +210,11 @@ def speed():
     from magenta_style.nets.stylizer import build_stylizer
 
     mobile = weights.load_model(weights.PRETRAINED_MOBILE)
-    # An Engine or a Stylizer (the TF engine); the LiteRT one is magenta-stylize-video's default.
+    # Engines built once, as the CLI does (traced once); LiteRT is magenta-stylize-video's default.
     models = {"mobile (pretrained), LiteRT (default)": engines.load_engine(
                   weights.PRETRAINED_MOBILE, "litert", tile_size=0, model=mobile, log=print),
-              "mobile (pretrained), TF": mobile,
-              "full (random weights), TF": build_stylizer("full")}
+              "mobile (pretrained), TF": engines.TFEngine(mobile, tile_size=0),
+              "full (random weights), TF": engines.TFEngine(build_stylizer("full"), tile_size=0)}
     engine = StyleTransfer(device="cpu")
     work = tempfile.mkdtemp(prefix="video_bench_")
     style = np.random.default_rng(0).random((1, 256, 256, 3), dtype=np.float32)
@@ -234,7 +234,7 @@ def speed():
         _write_source(short, width, height, full_frames)
         cases = []
         for label, model in models.items():
-            bottleneck = engines.as_engine(model).style_bottleneck(style[0])
+            bottleneck = model.style_bottleneck(style[0])
             clip, count = (short, full_frames) if label.startswith("full") else (source, frames)
             for stabilization in ("flow", "none"):
                 out = os.path.join(work, f"ours_{len(cases)}.mp4")
