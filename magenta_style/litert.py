@@ -19,7 +19,9 @@ STYLIZED = "transformer/expand/conv3/conv/Sigmoid"
 
 
 def load_interpreter(path, num_threads=defaults.EXPORT_NUM_THREADS, allocate=True):
-    """LiteRT Interpreter for a .tflite file, tensors allocated (unless `allocate` is False).
+    """LiteRT Interpreter for a .tflite file, tensors allocated (unless `allocate` is False:
+    a resizable model whose strided convolutions cannot take the 1 x 1 placeholder size of
+    its unknown dimensions is allocated by run_model at its first input's size).
 
     Raises ModelSpecError when the file is not a readable TFLite model.
     """
@@ -31,6 +33,7 @@ def load_interpreter(path, num_threads=defaults.EXPORT_NUM_THREADS, allocate=Tru
         raise ModelSpecError(f"{path}: not a readable TFLite model "
                              f"({str(error).splitlines()[0] if str(error) else 'unreadable'})"
                              ) from None
+    interpreter.magenta_style_allocated = allocate
     if allocate:
         interpreter.allocate_tensors()
     return interpreter
@@ -44,16 +47,17 @@ def run_model(interpreter, inputs, output):
     """Runs one interpreter: {input tensor name: array} -> the named output (a copy).
 
     An input whose shape differs from the allocated one is resized first (a resizable
-    model); the interpreter is re-allocated only then.
+    model); the interpreter is (re-)allocated only then, or when it never was.
     """
     details = _by_name(interpreter.get_input_details())
-    resized = False
+    resized = not getattr(interpreter, "magenta_style_allocated", True)
     for name, value in inputs.items():
         if tuple(details[name]["shape"]) != value.shape:
             interpreter.resize_tensor_input(details[name]["index"], value.shape)
             resized = True
     if resized:
         interpreter.allocate_tensors()
+        interpreter.magenta_style_allocated = True
     for name, value in inputs.items():
         interpreter.set_tensor(details[name]["index"], np.ascontiguousarray(value, np.float32))
     interpreter.invoke()

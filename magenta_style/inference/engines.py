@@ -180,8 +180,8 @@ class LiteRTEngine(Engine):
         """tf_min_pixels: content images with at least this many pixels go to TF (None:
         only tiled ones)."""
         threads = num_threads or num_threads_default()
-        self._predict = litert.load_interpreter(predict_path, threads)
-        self._transfer = litert.load_interpreter(transfer_path, threads)
+        self._predict = litert.load_interpreter(predict_path, threads, allocate=False)
+        self._transfer = litert.load_interpreter(transfer_path, threads, allocate=False)
         self._tf_engine, self._tf = tf_engine, None
         self.tile_size, self.tf_min_pixels = tile_size, tf_min_pixels
 
