@@ -7,7 +7,8 @@ Writes `<content>_stylized_<style>_<i>.<ext>` per content, style (or blend)
 and interpolation weight i, as Magenta's `arbitrary_image_stylization_with_weights`
 does, plus `stylized_grid.png` with --grid. Flags keep Magenta's names.
 A bad input file is reported with its path and skipped; the exit status is 1
-if anything failed.
+if anything failed. --engine=auto (the default) runs the model's cached LiteRT files
+(inference/engines.py): TensorFlow loads only to build them once, or for tiled photos.
 """
 import sys
 import time
