@@ -326,10 +326,20 @@ def load_engine(spec, engine=defaults.STYLIZE_ENGINE, precision=defaults.STYLIZE
         return TFEngine(load_model(), precision, tile_size)
     directory = litert_dir(spec)
     paths = (os.path.join(directory, PREDICT_FILE), os.path.join(directory, TRANSFER_FILE))
-    if not all(os.path.isfile(p) for p in paths):
+
+    def build():
         if log:
             log(f"building the LiteRT files of {spec} once, in {directory}")
-        paths = build_litert_files(load_model(), directory)
-    return LiteRTEngine(*paths, lambda: TFEngine(load_model(), precision, tile_size),
-                        tile_size, num_threads,
-                        defaults.AUTO_ENGINE_TF_MIN_PIXELS if engine == "auto" else None)
+        return build_litert_files(load_model(), directory)
+
+    def engine_from(files):
+        return LiteRTEngine(*files, lambda: TFEngine(load_model(), precision, tile_size),
+                            tile_size, num_threads,
+                            defaults.AUTO_ENGINE_TF_MIN_PIXELS if engine == "auto" else None)
+
+    if not all(os.path.isfile(p) for p in paths):
+        return engine_from(build())
+    try:
+        return engine_from(paths)
+    except ModelSpecError:  # a cached file that is not readable (damaged): built again
+        return engine_from(build())

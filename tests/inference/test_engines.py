@@ -93,6 +93,11 @@ def test_files_are_built_once_and_cached_by_the_weights(pair, cache):
     again = []
     engine = engines.load_engine(PRETRAINED_MOBILE, log=again.append)
     assert again == [] and engine.name == "litert"  # auto, from the cache
+    transfer = os.path.join(directory, engines.TRANSFER_FILE)
+    with open(transfer, "r+b") as f:  # a damaged cache file is built again
+        f.truncate(1000)
+    engine = engines.load_engine(PRETRAINED_MOBILE, log=again.append)
+    assert len(again) == 1 and os.path.getsize(transfer) > 100_000
 
 
 def test_file_specs_are_keyed_by_their_bytes(tmp_path):
