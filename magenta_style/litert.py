@@ -43,21 +43,29 @@ def _by_name(details):
     return {d["name"]: d for d in details}
 
 
-def run_model(interpreter, inputs, output):
-    """Runs one interpreter: {input tensor name: array} -> the named output (a copy).
+def allocate(interpreter, shapes):
+    """Allocates an interpreter for {input tensor name: shape}; returns its input details.
 
     An input whose shape differs from the allocated one is resized first (a resizable
     model); the interpreter is (re-)allocated only then, or when it never was.
     """
     details = _by_name(interpreter.get_input_details())
     resized = not getattr(interpreter, "magenta_style_allocated", True)
-    for name, value in inputs.items():
-        if tuple(details[name]["shape"]) != value.shape:
-            interpreter.resize_tensor_input(details[name]["index"], value.shape)
+    for name, shape in shapes.items():
+        if tuple(details[name]["shape"]) != tuple(shape):
+            interpreter.resize_tensor_input(details[name]["index"], shape)
             resized = True
     if resized:
         interpreter.allocate_tensors()
         interpreter.magenta_style_allocated = True
+        details = _by_name(interpreter.get_input_details())
+    return details
+
+
+def run_model(interpreter, inputs, output):
+    """Runs one interpreter: {input tensor name: array} -> the named output (a copy), the
+    interpreter allocated for the inputs' shapes first (`allocate`)."""
+    details = allocate(interpreter, {name: value.shape for name, value in inputs.items()})
     for name, value in inputs.items():
         interpreter.set_tensor(details[name]["index"], np.ascontiguousarray(value, np.float32))
     interpreter.invoke()

@@ -182,6 +182,9 @@ class LiteRTEngine(Engine):
         threads = num_threads or num_threads_default()
         self._predict = litert.load_interpreter(predict_path, threads, allocate=False)
         self._transfer = litert.load_interpreter(transfer_path, threads, allocate=False)
+        # Allocated now at the usual style size: XNNPACK is set up (and says so) here.
+        side = defaults.STYLE_IMAGE_SIZE
+        litert.allocate(self._predict, {litert.STYLE_IMAGE: (1, side, side, 3)})
         self._tf_engine, self._tf = tf_engine, None
         self.tile_size, self.tf_min_pixels = tile_size, tf_min_pixels
 
