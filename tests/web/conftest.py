@@ -28,8 +28,9 @@ def mobile_cache(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def engine(mobile_cache):
-    """The engine magenta-stylize runs, in this process (the reference for the page)."""
-    from magenta_style.inference.engine import load_engine
+    """The engine magenta-stylize runs (--engine=auto), in this process (the reference for the
+    page); it builds the LiteRT files the server then finds in the cache."""
+    from magenta_style.inference.engines import load_engine
 
     return load_engine("pretrained:mobile")
 
@@ -42,8 +43,8 @@ def photo(width, height):
 
 
 class Server:
-    def __init__(self, url, dirs):
-        self.url, self.dirs = url, dirs
+    def __init__(self, url, dirs, log):
+        self.url, self.dirs, self.log = url, dirs, log
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ def server(engine, mobile_cache, tmp_path_factory):
     try:
         with live_server(base / "server.log", [f"--styles_dir={dirs['styles']}"], cwd=dirs["cwd"],
                          env=env) as (url, _):
-            yield Server(url, dirs)
+            yield Server(url, dirs, base / "server.log")
     except RuntimeError as error:
         pytest.fail(str(error))
     leftovers = {name: sorted(os.listdir(dirs[name])) for name in ("tmp", "cwd")}
