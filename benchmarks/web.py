@@ -87,7 +87,7 @@ def _click_to_image(page, photo):
 
 def click_part(browser, url, work):
     from magenta_style.cli import stylize_files
-    from magenta_style.inference.engine import load_engine
+    from magenta_style.inference.engines import load_engine
 
     engine = load_engine(defaults.PRETRAINED_MOBILE)
     style = gallery.path_of(FLAGS.style)

@@ -109,6 +109,8 @@ EVAL_GRID_STYLES = 6  # styles (columns) in stylized_grid.png, drawn with the se
 EVAL_GRID_CONTENT_IMAGES = 4  # content images (rows) in stylized_grid.png
 EVAL_EMBEDDING_MAX_GROUPS = 10  # colours in style_embedding.png; smaller groups are "other"
 
+MIN_CONTENT_SIZE = 5  # the transfer network's 9x9 reflect pad of contract/conv1 needs H, W > 4
+
 # Released mobile model (SPEC 6).
 RELEASED_CONTENT_IMAGE_SIZE = 384
 
@@ -166,8 +168,9 @@ WEB_HOST = "127.0.0.1"
 WEB_PORT = 7860
 WEB_MAX_PIXELS = 50_000_000  # larger uploads are refused before decoding (48 MP phones pass)
 WEB_MAX_UPLOAD = "100mb"  # per file, Gradio's max_file_size
-# Requests running at once: TensorFlow already spreads one over all cores; more would only
-# multiply memory. The others wait in the queue, at most WEB_QUEUE_SIZE, then "busy".
+# Requests running at once: the engine (LiteRT or TensorFlow) already spreads one over all
+# cores; more would only multiply memory. The others wait in the queue, at most
+# WEB_QUEUE_SIZE, then "busy".
 WEB_CONCURRENCY = 1
 WEB_QUEUE_SIZE = 16
 WEB_CACHE_ENTRIES = 64  # style embeddings (and content identities) kept per model
@@ -175,3 +178,22 @@ WEB_SHORTER_SIDE = 720  # the page's default "chosen shorter side"
 WEB_WEBCAM_SIZE = (640, 480)  # what the live webcam asks the camera for (width, height)
 WEB_WEBCAM_SIDE = 480  # shorter side live webcam frames are stylized at (larger ones shrink)
 WEB_TEMP_FILE_AGE_S = 600  # the app's own temporary files older than this are deleted
+# Engines of magenta-stylize / magenta-stylize-video / the web app (inference/engines.py).
+STYLIZE_ENGINES = ("auto", "tf", "litert")
+STYLIZE_ENGINE = "auto"
+# --engine=auto: LiteRT for the style predictor and every untiled content image with fewer
+# than AUTO_ENGINE_TF_MIN_PIXELS pixels (None: no limit), TensorFlow for tiled images (tiles
+# need it) and --precision=bfloat16. Measurements behind it (float32, batch 1, 2 threads;
+# min / median ms of interleaved calls):
+#   - issue #24's AMD EPYC (AVX-512, no AMX), quiet, at 384 x 384 against the peer's int8 ONNX
+#     model: LiteRT float 0.48x, TF fast graph 0.68x; style predictor LiteRT 0.63x, TF 1.55x.
+#   - an Intel VM with AMX, under load (2 cores shared by ~6 jobs; rough), 5 rounds:
+#     transfer  256: TF 19 / 23, LiteRT 26 / 34;  384: TF 33 / 45, LiteRT 53 / 72;
+#               768: TF 111 / 163, LiteRT 209 / 304;  1000: TF 185 / 275, LiteRT 372 / 555;
+#     predictor 256: TF 12.7 / 13.8, LiteRT 4.6 / 8.2.
+#   - Start-up: TensorFlow costs ~8-10 s per process before the first image (import 5 s,
+#     model 2.7 s, tracing 1.4 s on the EPYC); the cached LiteRT files ~0.1 s.
+# Where TF is the faster one per image (the AMX VM), it saves 20-190 ms per image at
+# 256-1000 px, which pays for its start-up only after ~50-400 images in one process: LiteRT
+# is the fastest engine for every job a single CLI process sees, at every untiled size.
+AUTO_ENGINE_TF_MIN_PIXELS = None

@@ -6,10 +6,14 @@ written) is one line and exit 1 (or the error's own `exit_code`: 128 + signal fo
 a training run stopped by SIGTERM / SIGINT after saving); any other exception is
 a bug and keeps its traceback.
 
-Importing this module keeps TensorFlow's start-up notices off the console
-(`quiet_tensorflow_startup`), so entry scripts import it before anything that
-imports TensorFlow; `--verbosity` (`-v`) brings them back, with absl's INFO lines.
+Importing this module keeps TensorFlow's start-up notices off the console whenever
+TensorFlow loads (`quiet_tensorflow_startup`; it does not import TensorFlow), so entry
+scripts import it before anything that imports TensorFlow; `--verbosity` (`-v`) brings
+them back, with absl's INFO lines.
 """
+import contextlib
+import importlib.abc
+import importlib.util
 import os
 import sys
 import tempfile
@@ -28,28 +32,16 @@ def verbosity_requested(argv):
     return any(arg.split("=", 1)[0] in VERBOSITY_FLAGS for arg in argv[1:])
 
 
-def quiet_tensorflow_startup(argv=None):
-    """Keeps TensorFlow's start-up notices off the console unless --verbosity asks for them.
-
-    Unless TensorFlow is already imported, the command line has --verbosity /
-    -v, or TF_CPP_MIN_LOG_LEVEL is set: sets TF_CPP_MIN_LOG_LEVEL=3 (hides the
-    C++ INFO / WARNING / ERROR lines, among them cuInit's "CUDA error" on
-    machines without a GPU; real failures still arrive as Python exceptions)
-    and imports TensorFlow with file descriptor 2 sent to a temporary file: its
-    native libraries print a few lines while loading, before any log level
-    applies. If that import fails, the captured lines are replayed.
-    """
-    argv = sys.argv if argv is None else argv
-    if ("tensorflow" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ
-            or verbosity_requested(argv)):
-        return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+@contextlib.contextmanager
+def captured_stderr():
+    """Sends file descriptor 2 to a temporary file meanwhile (what native libraries print while
+    loading, before any log level applies); replays it if the block raises."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import tensorflow  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+            yield
         except BaseException:
             os.dup2(saved, 2)
             captured.seek(0)
@@ -60,7 +52,65 @@ def quiet_tensorflow_startup(argv=None):
             os.close(saved)
 
 
-quiet_tensorflow_startup()
+class _QuietLoader(importlib.abc.Loader):
+    """Runs another loader's exec_module with stderr captured (captured_stderr)."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def __getattr__(self, name):  # get_resource_reader, is_package, ...: the real loader's
+        return getattr(self.loader, name)
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        with captured_stderr():
+            self.loader.exec_module(module)
+
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Makes the first `import tensorflow`, wherever it happens, a quiet one (then steps out)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+def quiet_tensorflow_startup(argv=None):
+    """Keeps TensorFlow's start-up notices off the console unless --verbosity asks for them.
+
+    Unless TensorFlow is already imported, the command line has --verbosity /
+    -v, or TF_CPP_MIN_LOG_LEVEL is set: sets TF_CPP_MIN_LOG_LEVEL=3 (hides the
+    C++ INFO / WARNING / ERROR lines, among them cuInit's "CUDA error" on
+    machines without a GPU; real failures still arrive as Python exceptions)
+    and makes TensorFlow's first import, whenever it comes, run with file
+    descriptor 2 sent to a temporary file: its native libraries print a few
+    lines while loading, before any log level applies. If that import fails,
+    the captured lines are replayed. TensorFlow itself is not imported here: a
+    run on the LiteRT engine's cached files never loads it.
+    """
+    argv = sys.argv if argv is None else argv
+    if ("tensorflow" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ
+            or verbosity_requested(argv)):
+        return False
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    if not any(isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlowImport())
+    return True
+
+
+QUIET = quiet_tensorflow_startup()
+
+
+def quiet_native_notices():
+    """captured_stderr() unless --verbosity (LiteRT prints an INFO line creating XNNPACK)."""
+    return captured_stderr() if QUIET else contextlib.nullcontext()
 
 
 def describe_error(error):

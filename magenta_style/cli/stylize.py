@@ -7,7 +7,8 @@ Writes `<content>_stylized_<style>_<i>.<ext>` per content, style (or blend)
 and interpolation weight i, as Magenta's `arbitrary_image_stylization_with_weights`
 does, plus `stylized_grid.png` with --grid. Flags keep Magenta's names.
 A bad input file is reported with its path and skipped; the exit status is 1
-if anything failed.
+if anything failed. --engine=auto (the default) runs the model's cached LiteRT files
+(inference/engines.py): TensorFlow loads only to build them once, or for tiled photos.
 """
 import sys
 import time
@@ -53,14 +54,19 @@ flags.DEFINE_integer("tile_size", defaults.STYLIZE_TILE_SIZE,
 flags.DEFINE_enum("precision", defaults.STYLIZE_PRECISION, list(defaults.STYLIZE_PRECISIONS),
                   "Precision of the transfer network: float32 (exact) or bfloat16 "
                   "(activations and convolutions; ~2x faster on CPUs with AMX, ~50 dB PSNR "
-                  "from float32).")
+                  "from float32; runs on TensorFlow).")
+flags.DEFINE_enum("engine", defaults.STYLIZE_ENGINE, list(defaults.STYLIZE_ENGINES),
+                  "What runs the model: litert (float32 TFLite files built from the model once "
+                  "and cached, run by LiteRT; no TensorFlow start-up), tf (TensorFlow), or auto "
+                  "(litert, TensorFlow for tiled images and bfloat16). Both equal to float32 "
+                  "rounding.")
 
 
 def main(argv):
     if len(argv) > 1:
         print(f"error: unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
         return 2
-    from magenta_style.inference.engine import load_engine
+    from magenta_style.inference.engines import load_engine
 
     try:
         if not FLAGS.output_dir:
@@ -78,8 +84,11 @@ def main(argv):
             raise UsageError(f"--style_blend_weights has {len(blend)} weights for {len(styles)} "
                              "style images")
         start = time.perf_counter()
-        engine = load_engine(FLAGS.model, FLAGS.precision)
-        print(f"model {FLAGS.model} loaded in {time.perf_counter() - start:.1f} s", flush=True)
+        with runner.quiet_native_notices():
+            engine = load_engine(FLAGS.model, FLAGS.engine, FLAGS.precision, FLAGS.tile_size,
+                                 log=lambda line: print(line, flush=True))
+        print(f"model {FLAGS.model} loaded in {time.perf_counter() - start:.1f} s "
+              f"(engine {engine.name})", flush=True)
         written, failures = stylize_images(
             engine, contents, styles, FLAGS.output_dir, image_size=FLAGS.image_size,
             style_image_size=FLAGS.style_image_size, content_square_crop=FLAGS.content_square_crop,

@@ -17,8 +17,7 @@ from PIL import Image
 from magenta_style import defaults, gallery, image_io
 from magenta_style.image_io import load_prepared
 from magenta_style.errors import UsageError
-from magenta_style.inference.engine import ImageEngine, finish, strength_bottleneck
-from magenta_style.nets import transfer
+from magenta_style.inference import engines
 from magenta_style.progress import Progress
 
 GRID_FILE = defaults.STYLIZED_GRID_FILE
@@ -71,10 +70,6 @@ def _thumbnail(array, size=defaults.GRID_CELL_SIZE):
 
 def _styles(paths, size, square_crop, blend_weights, bottleneck_of, fail):
     """[(name, bottleneck [1, 100], thumbnail)] per readable style image, or one 'blend'."""
-    import tensorflow as tf
-
-    from magenta_style.nets.stylizer import blend_bottlenecks
-
     styles = []
     for path in paths:
         try:
@@ -91,7 +86,7 @@ def _styles(paths, size, square_crop, blend_weights, bottleneck_of, fail):
     if len(blend_weights) != len(styles):
         raise UsageError(f"--style_blend_weights has {len(blend_weights)} weights for "
                          f"{len(styles)} style images")
-    blended = blend_bottlenecks(tf.concat([s[1] for s in styles], 0), blend_weights)
+    blended = engines.blend_bottlenecks([s[1] for s in styles], blend_weights)
     return [("blend", blended, image_io.image_grid([[s[2] for s in styles]]))]
 
 
@@ -104,15 +99,15 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
                    stream=None, errors=None):
     """Stylizes every content image with every style (or their blend) and interpolation weight.
 
-    `model` is a Stylizer or an inference.engine.ImageEngine (load_engine), which runs it all:
-    content images with more than 4 tile_size^2 pixels are stylized in tiles (exact, bounded
-    memory, inference/tiled.py), the others by inference/fast.py's graph; `precision` is that
-    of their convolutions. Style images go through inference/fast_predictor.py's graph.
+    model: an inference/engines.py Engine (engines.load_engine), or a Stylizer, then run by the
+    TF engine at `precision`. Content images with more than 4 tile_size^2 pixels are stylized
+    in tiles (exact, bounded memory, inference/tiled.py) whichever engine runs the others.
     Returns (list of written paths, number of failures). Failures (unreadable
     inputs, existing outputs without `overwrite`) are printed as one line each
     to `errors` (default stderr) and the remaining images are still done;
     progress lines go to `stream` (default stdout).
     """
+    engine = engines.as_engine(model, precision, tile_size)
     stream, errors = stream or sys.stdout, errors or sys.stderr
     failures = 0
 
@@ -121,7 +116,6 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
         failures += 1
         print(f"error: {message}", file=errors, flush=True)
 
-    engine = model if isinstance(model, ImageEngine) else ImageEngine(model, precision)
     styles = _styles(style_paths, style_image_size, style_square_crop, style_blend_weights,
                      engine.style_bottleneck, fail)
     ext = "jpg" if output_format == "jpg" else "png"
@@ -132,7 +126,7 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
     for content_path in content_paths:
         try:
             content = load_prepared(content_path, image_size, content_square_crop)
-            if min(content.shape[:2]) < transfer.MIN_CONTENT_SIZE:
+            if min(content.shape[:2]) < defaults.MIN_CONTENT_SIZE:
                 raise image_io.ImageError(content_path, f"image too small ({content.shape[1]}x"
                                           f"{content.shape[0]} pixels)")
         except image_io.ImageError as error:
@@ -153,9 +147,10 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
                     fail(f"{path}: {reason}")
                     row.append(None)
                     continue
-                bottleneck = strength_bottleneck(style_bottleneck, weight, identity_of_content)
-                stylized = finish(engine.stylize(content, bottleneck, tile_size, stream=stream),
-                                  content, preserve_colors)
+                bottleneck = engines.strength_bottleneck(style_bottleneck, weight,
+                                                         identity_of_content)
+                stylized = engines.finish(engine.stylize(content, bottleneck, stream, tile_size),
+                                          content, preserve_colors)
                 try:
                     image_io.save_image(stylized, path, overwrite=overwrite)
                 except FileExistsError as error:  # appeared since the check above

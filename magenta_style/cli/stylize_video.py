@@ -49,6 +49,8 @@ flags.DEFINE_float("stabilization_strength", defaults.VIDEO_STABILIZATION_STRENG
 flags.DEFINE_integer("batch_size", defaults.VIDEO_BATCH_SIZE,
                      "Frames read and post-processed together (each is stylized on its own).")
 flags.DEFINE_boolean("overwrite", False, "Replace an existing output video.")
+flags.DEFINE_enum("engine", defaults.STYLIZE_ENGINE, list(defaults.STYLIZE_ENGINES),
+                  "What runs the model: litert, tf or auto (see magenta-stylize --engine).")
 
 
 def _strength():
@@ -60,11 +62,9 @@ def _strength():
     return weights[0]
 
 
-def _style_bottleneck(model):
+def _style_bottleneck(engine):
     """The style: one image's bottleneck [1, 100], or the blend of several."""
-    import tensorflow as tf
-
-    from magenta_style.nets.stylizer import blend_bottlenecks
+    from magenta_style.inference.engines import blend_bottlenecks
 
     paths = expand_paths(FLAGS.style_images_paths, "style_images_paths")
     blend = (parse_weights(FLAGS.style_blend_weights, "style_blend_weights")
@@ -75,16 +75,16 @@ def _style_bottleneck(model):
     if blend is not None and len(blend) != len(paths):
         raise UsageError(f"--style_blend_weights has {len(blend)} weights for {len(paths)} "
                          "style images")
-    bottlenecks = tf.concat([model.style_bottleneck(tf.constant(load_prepared(
-        path, FLAGS.style_image_size, FLAGS.style_square_crop)[None])) for path in paths], 0)
-    return bottlenecks if blend is None else blend_bottlenecks(bottlenecks, blend)
+    bottlenecks = [engine.style_bottleneck(load_prepared(
+        path, FLAGS.style_image_size, FLAGS.style_square_crop)) for path in paths]
+    return bottlenecks[0] if blend is None else blend_bottlenecks(bottlenecks, blend)
 
 
 def main(argv):
     if len(argv) > 1:
         raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    from magenta_style import weights
     from magenta_style.inference import video_io
+    from magenta_style.inference.engines import load_engine
     from magenta_style.inference.video import stylize_video_file
 
     for name in ("input_video", "output_video", "style_images_paths"):
@@ -101,9 +101,12 @@ def main(argv):
         raise OutputExistsError(f"{FLAGS.output_video}: already exists (use --overwrite to "
                                 "replace it)")
     start = time.perf_counter()
-    model = weights.load_model(FLAGS.model)
-    print(f"model {FLAGS.model} loaded in {time.perf_counter() - start:.1f} s", flush=True)
-    stylize_video_file(model, FLAGS.input_video, FLAGS.output_video, _style_bottleneck(model),
+    with runner.quiet_native_notices():
+        engine = load_engine(FLAGS.model, FLAGS.engine, tile_size=0,
+                             log=lambda line: print(line, flush=True))
+    print(f"model {FLAGS.model} loaded in {time.perf_counter() - start:.1f} s "
+          f"(engine {engine.name})", flush=True)
+    stylize_video_file(engine, FLAGS.input_video, FLAGS.output_video, _style_bottleneck(engine),
                        overwrite=FLAGS.overwrite, stream=sys.stdout, interpolation_weight=strength,
                        style_image_size=FLAGS.style_image_size, image_size=FLAGS.image_size,
                        batch_size=FLAGS.batch_size, stabilization=FLAGS.stabilization,

@@ -1,6 +1,6 @@
 r"""Stylize in a web page: `magenta-stylize-web` / `python -m magenta_style.cli.web` / `make web`.
 
-  magenta-stylize-web --model=pretrained:mobile --styles_dir=my_paintings
+  magenta-stylize-web --model=pretrained:mobile --styles_dir=my_paintings [--engine=tf]
 
 Serves a page (Gradio) with a Stylize tab (photo, gallery or uploaded style, strength, a
 second style, colours, full resolution), a live webcam tab and a video tab, each also an
@@ -21,6 +21,9 @@ flags.DEFINE_integer("port", defaults.WEB_PORT, "Port to listen on.", lower_boun
                      upper_bound=65535)
 flags.DEFINE_string("model", defaults.STYLIZE_MODEL,
                     "The page's model: any magenta-stylize --model spec.")
+flags.DEFINE_enum("engine", defaults.STYLIZE_ENGINE, list(defaults.STYLIZE_ENGINES),
+                  "What runs the page's models: litert, tf or auto (see magenta-stylize "
+                  "--engine).")
 flags.DEFINE_string("styles_dir", None,
                     "A folder whose images join the gallery, named by their file names.")
 flags.DEFINE_string("username", None, "Login name (required off loopback).")
@@ -33,7 +36,7 @@ def main(argv):
     from magenta_style.web.app import serve
 
     serve(FLAGS.model, host=FLAGS.host, port=FLAGS.port, styles_dir=FLAGS.styles_dir,
-          username=FLAGS.username, password=FLAGS.password)
+          username=FLAGS.username, password=FLAGS.password, engine=FLAGS.engine)
     return 0
 
 

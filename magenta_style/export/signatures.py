@@ -1,17 +1,6 @@
 """The exported interface: tensor names, shapes and signatures of Magenta's released files."""
-import tensorflow as tf
-
-# Tensor names of Magenta's released TFLite pair (SPEC 6).
-STYLE_IMAGE = "style_image"
-
-
-CONTENT_IMAGE = "content_image"
-
-
-BOTTLENECK = "mobilenet_conv/Conv/BiasAdd"
-
-
-STYLIZED = "transformer/expand/conv3/conv/Sigmoid"
+# Tensor names of Magenta's released TFLite pair (SPEC 6), defined where LiteRT runs them.
+from magenta_style.litert import BOTTLENECK, CONTENT_IMAGE, STYLE_IMAGE, STYLIZED
 
 
 # (our signature key, released tensor name), in the released input / output order.
@@ -28,4 +17,6 @@ TRANSFER_OUTPUTS = (("stylized_image", STYLIZED),)
 
 
 def _image_spec(name, batch=None, size=None):
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel  (the names need no TF)
+
     return tf.TensorSpec([batch, size, size, 3], tf.float32, name=name)

@@ -1,7 +1,7 @@
 """TFLite conversion of the style predict / transfer pair, with the released tensor names."""
 import collections
 import re
-import warnings
+import tempfile
 
 import keras
 import tensorflow as tf
@@ -19,7 +19,8 @@ from magenta_style.export.signatures import (
     TRANSFER_OUTPUTS,
     _image_spec,
 )
-from magenta_style.inference import fast
+from magenta_style.inference import fast, fast_predictor
+from magenta_style.litert import load_interpreter, run_tflite_pair  # noqa: F401  (re-exported)
 from magenta_style.weights.names import released_bias_name, released_weight_names
 
 TFLITE_VARIANTS = {"tflite_float": "float", "tflite_fp16": "fp16", "tflite_dynamic": "dynamic",
@@ -32,23 +33,28 @@ def tflite_filenames(export_format):
     return f"style_predict_{variant}.tflite", f"style_transfer_{variant}.tflite"
 
 
-def write_tflite_source(model, directory, style_image_size, content_image_size):
+def write_tflite_source(model, directory, style_image_size, content_image_size,
+                        folded_predictor=False):
     """SavedModel with fixed-shape endpoints `predict` and `transfer` for the converter.
 
     Keras' ExportArchive tracks the variables so that the converter freezes
     them into constants (a plain tf.Module leaves VAR_HANDLE ops behind).
     The transfer network is inference/fast.py's equivalent graph in TFLite
     built-ins, its kernels (read from the model now) in nets/kernel_forms.py's
-    forms. content_image_size 0 leaves H, W of the content input unknown.
+    forms. content_image_size (style_image_size) 0 leaves H, W of the content (style) input
+    unknown. folded_predictor: the predictor with its BatchNorms folded
+    (inference/fast_predictor.py; its weights then keep the converter's names).
     """
     dim = model.bottleneck_dim
     content_size = content_image_size or None
+    style_bottleneck = (fast_predictor.folded_graph(model.style_predictor) if folded_predictor
+                        else model.style_bottleneck)
     kernels = fast.InferenceKernels(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
 
     def predict(style_image):
-        return {"style_bottleneck": tf.reshape(model.style_bottleneck(style_image), [1, 1, 1, dim])}
+        return {"style_bottleneck": tf.reshape(style_bottleneck(style_image), [1, 1, 1, dim])}
 
     def transfer(content_image, style_bottleneck):
         params = model.style_params(tf.reshape(style_bottleneck, [1, dim]))[0]
@@ -56,7 +62,7 @@ def write_tflite_source(model, directory, style_image_size, content_image_size):
             kernels, content_image, params, norm=fast.moments_instance_norm)}
 
     archive.add_endpoint("predict", predict,
-                         input_signature=[_image_spec("style_image", 1, style_image_size)])
+                         input_signature=[_image_spec("style_image", 1, style_image_size or None)])
     archive.add_endpoint("transfer", transfer, input_signature=[
         _image_spec("content_image", 1, content_size),
         tf.TensorSpec([1, 1, 1, dim], tf.float32, name="style_bottleneck")])
@@ -264,32 +270,16 @@ def tflite_pair(model, source_dir, export_format, calibration=None,
     return pair
 
 
-def load_interpreter(path, num_threads=defaults.EXPORT_NUM_THREADS):
-    """tf.lite.Interpreter for a .tflite file, tensors allocated (deprecation warning muted)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        interpreter = tf.lite.Interpreter(model_path=path, num_threads=num_threads)
-    interpreter.allocate_tensors()
-    return interpreter
+def engine_pair(model):
+    """(predict bytes, transfer bytes): the LiteRT engine's float32 pair (inference/engines.py).
 
-
-def run_tflite_pair(predict, transfer, content, style):
-    """Runs loaded interpreters by the released tensor names; returns stylized [1, H, W, 3].
-
-    A resizable transfer model is resized to the content's size first.
+    Both resizable (H, W unknown), the released tensor names and order; the transfer model is
+    inference/fast.py's formulation, the predictor the folded one. Equal to the Keras model to
+    float32 rounding (~1e-5), at any size.
     """
-    predict_inputs = {d["name"]: d for d in predict.get_input_details()}
-    predict.set_tensor(predict_inputs[STYLE_IMAGE]["index"], style)
-    predict.invoke()
-    outputs = {d["name"]: d for d in predict.get_output_details()}
-    bottleneck = predict.get_tensor(outputs[BOTTLENECK]["index"])
-
-    inputs = {d["name"]: d for d in transfer.get_input_details()}
-    if tuple(inputs[CONTENT_IMAGE]["shape"]) != content.shape:
-        transfer.resize_tensor_input(inputs[CONTENT_IMAGE]["index"], content.shape)
-        transfer.allocate_tensors()
-    transfer.set_tensor(inputs[CONTENT_IMAGE]["index"], content)
-    transfer.set_tensor(inputs[BOTTLENECK]["index"], bottleneck)
-    transfer.invoke()
-    outputs = {d["name"]: d for d in transfer.get_output_details()}
-    return transfer.get_tensor(outputs[STYLIZED]["index"])
+    with tempfile.TemporaryDirectory(prefix="magenta_style_litert_") as directory:
+        write_tflite_source(model, directory, 0, 0, folded_predictor=True)
+        predict = convert_tflite(directory, "predict", "tflite_float")
+        transfer = convert_tflite(directory, "transfer", "tflite_float")
+    return (rename_io_tensors(predict, PREDICT_INPUTS, PREDICT_OUTPUTS),
+            rename_io_tensors(transfer, TRANSFER_INPUTS, TRANSFER_OUTPUTS))

@@ -29,14 +29,9 @@ import tensorflow as tf
 
 from magenta_style import defaults
 from magenta_style.inference import fast
+from magenta_style.inference.engines import needs_tiling  # noqa: F401  (where engines choose)
 from magenta_style.nets import transfer
 from magenta_style.progress import Progress
-
-
-def needs_tiling(height, width, tile_size=defaults.STYLIZE_TILE_SIZE):
-    """Whether an H x W content image is computed in tiles: more than 4 tiles' worth of pixels
-    (below that, tiling costs more time than its memory saves); tile_size 0: never."""
-    return bool(tile_size) and height * width > 4 * tile_size * tile_size
 
 
 class _Stored:

@@ -25,7 +25,6 @@ import time
 import numpy as np
 
 from magenta_style import defaults, image_io
-from magenta_style.inference import color
 from magenta_style.progress import Progress
 
 STABILIZATIONS = ("flow", "none")
@@ -146,7 +145,8 @@ def stylize_video(model, frames, style_bottleneck, *, interpolation_weight=1.0,
     """Stylizes a stream of frames with one style; yields uint8 [h, w, 3] frames in order.
 
     Args:
-      model: a Stylizer (weights.load_model).
+      model: an inference/engines.py Engine (engines.load_engine), or a Stylizer (then run by
+        the TF engine).
       frames: iterator of RGB frames [H, W, 3], uint8 or float in [0, 1], all one size.
       style_bottleneck: [1, 100] (model.style_bottleneck of a style image, or a blend).
       interpolation_weight: identity interpolation (SPEC 6): 1 = the full style, 0 = the
@@ -154,16 +154,13 @@ def stylize_video(model, frames, style_bottleneck, *, interpolation_weight=1.0,
       style_image_size: shorter side of the first frame when it is used as a style.
       image_size: shorter side frames are resized to before stylizing; 0 keeps their size.
       batch_size: frames read and post-processed together; each is stylized on its own by
-        inference/fast.py's graph (1.2-1.4x faster than the Keras network on batches of 4
-        at 360p-720p, BENCHMARKS.md "Video").
+        the engine (the TF one: inference/fast.py's graph, 1.2-1.4x faster than the Keras
+        network on batches of 4 at 360p-720p, BENCHMARKS.md "Video"); frames are never tiled.
       stabilization: 'flow' (see FlowStabilizer) or 'none' (per-frame stylization).
       stabilization_strength: FlowStabilizer's strength.
       preserve_colors: keep each frame's colours (luminance transfer).
     """
-    import tensorflow as tf
-
-    from magenta_style.inference import fast
-    from magenta_style.nets.stylizer import interpolate_bottlenecks
+    from magenta_style.inference import engines
 
     if stabilization not in STABILIZATIONS:
         raise ValueError(f"unknown stabilization {stabilization!r}; expected one of "
@@ -171,19 +168,16 @@ def stylize_video(model, frames, style_bottleneck, *, interpolation_weight=1.0,
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     stabilizer = FlowStabilizer(stabilization_strength) if stabilization == "flow" else None
-    graph = fast.fast_stylize(model)
+    engine = engines.as_engine(model, tile_size=0)
     bottleneck = None
     for batch in _batches(frames, batch_size):
         content = np.stack([_resized(_as_float(frame), image_size) for frame in batch])
         if bottleneck is None:  # the style, computed once per clip
-            bottleneck = tf.convert_to_tensor(style_bottleneck, tf.float32)
-            if interpolation_weight != 1.0:
-                identity = model.identity_bottleneck(tf.constant(content[:1]), style_image_size)
-                bottleneck = interpolate_bottlenecks(identity, bottleneck, [interpolation_weight])
-        stylized = np.concatenate([graph(tf.constant(frame[None]), bottleneck).numpy()
-                                   for frame in content])
-        if preserve_colors:
-            stylized = color.preserve_colors(stylized, content)
+            bottleneck = engines.strength_bottleneck(
+                np.asarray(style_bottleneck, np.float32).reshape(1, -1), interpolation_weight,
+                lambda: engine.identity_bottleneck(content[0], style_image_size))
+        stylized = engines.finish(np.stack([engine.stylize(frame, bottleneck, tile_size=0)
+                                            for frame in content]), content, preserve_colors)
         for content_frame, frame in zip(content, stylized):
             if stabilizer is not None:
                 frame = stabilizer(content_frame, frame)

@@ -29,7 +29,7 @@ STYLE_NORM_LAYERS = tuple(
 CONTRACT_LAYERS = (("contract/conv1", 9, 1, 32), ("contract/conv2", 3, 2, 64),
                    ("contract/conv3", 3, 2, 128))
 TOTAL_STRIDE = 4
-MIN_CONTENT_SIZE = 5  # the 9x9 reflect pad of contract/conv1 needs H, W > 4
+MIN_CONTENT_SIZE = defaults.MIN_CONTENT_SIZE
 
 
 def keras_name(scope):

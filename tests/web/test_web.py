@@ -54,6 +54,12 @@ def stylize_in_page(page, photo_path, style_name, strength, timeout_ms=60_000):
         return np.asarray(image.convert("RGB"))
 
 
+def test_the_page_runs_the_default_engine_from_the_cached_files(server):
+    log = server.log.read_text()
+    assert "model pretrained:mobile loaded" in log and "(engine litert)" in log
+    assert "building the LiteRT files" not in log  # the engine fixture built them
+
+
 def test_page_stylizes_as_magenta_stylize_does_and_stays_offline(page, engine, tmp_path):
     photo_path = tmp_path / "cat.jpg"
     Image.fromarray(photo(240, 160)).save(photo_path, quality=92)

@@ -280,8 +280,8 @@ def test_pretrained_mobile_is_cached_then_read_from_cache(tmp_path, monkeypatch)
     def no_conversion(*args):
         raise AssertionError("converted again instead of reading the cache")
 
-    from magenta_style.weights import pretrained
-    monkeypatch.setattr(pretrained, "load_released_pair", no_conversion)
+    from magenta_style.weights import released  # pretrained.py imports its reader when needed
+    monkeypatch.setattr(released, "load_released_pair", no_conversion)
     second = load_model("pretrained:mobile")
     content, style = tf.random.uniform([1, 32, 32, 3]), tf.random.uniform([1, 64, 64, 3])
     np.testing.assert_array_equal(first((content, style)), second((content, style)))
