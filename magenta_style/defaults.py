@@ -197,3 +197,10 @@ STYLIZE_ENGINE = "auto"
 # 256-1000 px, which pays for its start-up only after ~50-400 images in one process: LiteRT
 # is the fastest engine for every job a single CLI process sees, at every untiled size.
 AUTO_ENGINE_TF_MIN_PIXELS = None
+# --engine=auto on a job whose size is known up front (a video: frames x frame pixels): TF's
+# start-up (~6 s) pays for itself where its graph is faster per pixel than LiteRT's. Of the
+# CPUs measured, that is the one with AMX (Intel Xeon, quiet, 2 threads, interleaved medians:
+# transfer at 384 34 vs 51 ms, at 1024 188 vs 414 ms; 720p video 4.27 vs 2.96 frames/s), saving
+# 0.11-0.21 us per pixel, so from ~50 megapixels of work; on the AMD EPYC without AMX LiteRT is
+# the faster one per image too (0.48x vs 0.68x the peer at 384), so auto stays on LiteRT there.
+AUTO_ENGINE_TF_WORK_PIXELS = 50_000_000

@@ -80,6 +80,14 @@ def _style_bottleneck(engine):
     return bottlenecks[0] if blend is None else blend_bottlenecks(bottlenecks, blend)
 
 
+def _frame_pixels(info):
+    """Pixels of one frame as stylized (--image_size resizes the shorter side)."""
+    if not FLAGS.image_size:
+        return info.width * info.height
+    scale = FLAGS.image_size / min(info.width, info.height)
+    return round(info.width * scale) * round(info.height * scale)
+
+
 def main(argv):
     if len(argv) > 1:
         raise UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -96,13 +104,14 @@ def main(argv):
         raise UsageError("--stabilization_strength must be in [0, 1)")
     strength = _strength()
     # Bad input and an existing output are reported before the model is loaded.
-    video_io.probe(FLAGS.input_video)
+    info = video_io.probe(FLAGS.input_video)
     if os.path.exists(FLAGS.output_video) and not FLAGS.overwrite:
         raise OutputExistsError(f"{FLAGS.output_video}: already exists (use --overwrite to "
                                 "replace it)")
     start = time.perf_counter()
     with runner.quiet_native_notices():
         engine = load_engine(FLAGS.model, FLAGS.engine, tile_size=0,
+                             work_pixels=info.frames * _frame_pixels(info),
                              log=lambda line: print(line, flush=True))
     print(f"model {FLAGS.model} loaded in {time.perf_counter() - start:.1f} s "
           f"(engine {engine.name})", flush=True)

@@ -18,8 +18,9 @@ a picture from the web page equals magenta-stylize's.
   them imports neither TensorFlow nor Keras. Tiled images (which need TensorFlow) still go
   to the `tf` engine, loaded then.
 - `auto` (the default): `litert` for the style predictor and untiled images (below
-  defaults.AUTO_ENGINE_TF_MIN_PIXELS, if set), `tf` for tiled ones and for bfloat16;
-  defaults.py has the measurements behind the rule.
+  defaults.AUTO_ENGINE_TF_MIN_PIXELS, if set), `tf` for tiled ones and for bfloat16; `tf`
+  for a job the caller knows to be large (`work_pixels`, e.g. a whole video) on a CPU where
+  TF is the faster one per pixel (`tf_faster_per_pixel`); defaults.py has the measurements.
 """
 import hashlib
 import os
@@ -335,15 +336,36 @@ def _model_loader(spec, model):
     return load
 
 
+def tf_faster_per_pixel(cpu_flags=None):
+    """Whether TensorFlow's graph outruns LiteRT per image on this CPU: where it has AMX, of
+    the CPUs measured (defaults.AUTO_ENGINE_TF_WORK_PIXELS). cpu_flags: /proc/cpuinfo's text."""
+    if cpu_flags is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8") as stream:
+                cpu_flags = stream.read()
+        except OSError:  # not Linux: LiteRT, measured faster without AMX
+            return False
+    return "amx_tile" in cpu_flags.split()
+
+
+def auto_engine(work_pixels, cpu_flags=None):
+    """What --engine=auto loads for a job of `work_pixels` content pixels (None: unknown,
+    a few images): 'tf' where that much work pays for TF's start-up, else 'litert'."""
+    large = work_pixels is not None and work_pixels >= defaults.AUTO_ENGINE_TF_WORK_PIXELS
+    return "tf" if large and tf_faster_per_pixel(cpu_flags) else "litert"
+
+
 def load_engine(spec, engine=defaults.STYLIZE_ENGINE, precision=defaults.STYLIZE_PRECISION,
-                tile_size=defaults.STYLIZE_TILE_SIZE, num_threads=None, model=None, log=None):
+                tile_size=defaults.STYLIZE_TILE_SIZE, num_threads=None, model=None, log=None,
+                work_pixels=None):
     """The engine for a model spec (weights.load_model's specs): an Engine.
 
     engine: 'tf', 'litert' or 'auto' (see the module docstring); precision: 'float32' or
     'bfloat16' (TF only: 'auto' then takes 'tf', 'litert' refuses it); model: the Stylizer
     `spec` names when the caller already has it (used only to build missing LiteRT files);
     num_threads: LiteRT's (default: every CPU this process may use); log: a callable taking
-    one line (building the LiteRT files is announced: it takes ~10 s once).
+    one line (building the LiteRT files is announced: it takes ~10 s once); work_pixels:
+    the content pixels the caller will stylize, when known (auto's choice, `auto_engine`).
     Raises UsageError / ModelSpecError.
     """
     if engine not in ENGINES:
@@ -355,6 +377,8 @@ def load_engine(spec, engine=defaults.STYLIZE_ENGINE, precision=defaults.STYLIZE
     if engine == "litert" and precision != "float32":
         raise UsageError(f"--engine=litert runs float32 only; --precision={precision} needs "
                          "--engine=tf (or auto)")
+    if engine == "auto" and auto_engine(work_pixels) == "tf":
+        engine = "tf"
     if engine == "tf" or precision != "float32":
         return TFEngine(load_model(), precision, tile_size)
     directory = litert_dir(spec)

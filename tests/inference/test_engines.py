@@ -155,6 +155,31 @@ def test_tiled_images_go_to_tf_and_stay_exact(models, tmp_path, monkeypatch):
     assert engines.load_engine(model_path, "litert", model=model).engine_for(30, 34) == "litert"
 
 
+def test_auto_takes_tf_for_large_jobs_only_where_tf_is_faster_per_pixel(monkeypatch):
+    amx = "flags\t\t: fpu avx2 avx512f amx_bf16 amx_tile amx_int8\n"
+    no_amx = "flags\t\t: fpu avx2 avx512f avx512_bf16\n"
+    large = defaults.AUTO_ENGINE_TF_WORK_PIXELS
+    assert engines.tf_faster_per_pixel(amx) and not engines.tf_faster_per_pixel(no_amx)
+    assert engines.auto_engine(large, amx) == "tf"
+    assert engines.auto_engine(large - 1, amx) == "litert"
+    assert engines.auto_engine(None, amx) == "litert"  # size unknown: a few images
+    assert engines.auto_engine(10 * large, no_amx) == "litert"
+
+
+
+def test_load_engine_follows_auto_for_a_large_job(models, tmp_path, monkeypatch):
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(engines, "tf_faster_per_pixel", lambda cpu_flags=None: True)
+    model_path = str(tmp_path / "model.keras")
+    models[0.25].save(model_path)
+    large = defaults.AUTO_ENGINE_TF_WORK_PIXELS
+    assert engines.load_engine(model_path, "auto", model=models[0.25], work_pixels=large
+                               ).name == "tf"
+    assert not os.path.exists(tmp_path / "cache")  # nothing built for TF
+    assert engines.load_engine(model_path, "litert", model=models[0.25], work_pixels=large
+                               ).name == "litert"  # an engine asked for by name is kept
+
+
 def test_numpy_blend_and_interpolation_equal_the_stylizers():
     a, b = _images(7, (1, 100), (1, 100))
     np.testing.assert_allclose(engines.blend_bottlenecks([a, b], [0.7, 0.3]),
