@@ -6,6 +6,20 @@ import pytest
 from tests.helpers.models import assert_depends_on_style, random_stylizer
 from tests.helpers.optional import require
 
+# The longest test files (minutes each), started first: `make test`'s two pytest-xdist workers
+# take one file at a time in collection order, so a long file started last would leave the
+# other worker idle at the end. Tests inside a file keep their order (README blocks depend on it).
+SLOWEST_FILES_FIRST = ("tests/test_readme.py", "tests/export/test_export.py",
+                       "tests/training/test_preemption.py", "tests/training/test_accelerated.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        path = item.nodeid.split("::")[0]
+        return SLOWEST_FILES_FIRST.index(path) if path in SLOWEST_FILES_FIRST else len(
+            SLOWEST_FILES_FIRST)
+    items.sort(key=rank)
+
 
 @pytest.fixture(scope="session")
 def stylizer_model():

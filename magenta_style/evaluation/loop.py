@@ -45,7 +45,7 @@ def load_content_images(source, num_images, image_size):
     Returns (float32 [N, S, S, 3] in [0, 1], sha256 hex of their pixels).
     """
     dataset = content_dataset(source, batch_size=min(num_images, defaults.EVAL_BATCH_SIZE),
-                                   image_size=image_size, training=False)
+                              image_size=image_size, training=False)
     images, count = [], 0
     for batch in dataset:
         images.append(batch["image"].numpy())
@@ -63,7 +63,7 @@ def load_content_images(source, num_images, image_size):
 
 def _style_batches(sources, batch_size, image_size, skipped=None):
     return style_dataset(sources, batch_size=batch_size, image_size=image_size,
-                              training=False, skipped=skipped)
+                         training=False, skipped=skipped)
 
 
 def count_styles(sources, num_styles, image_size, batch_size=defaults.EVAL_BATCH_SIZE):

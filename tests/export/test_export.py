@@ -49,11 +49,11 @@ def model(pretrained_mobile):
 
 @pytest.fixture(scope="module")
 def exported(model, tmp_path_factory):
-    """Every format of the tame random model, exported once (64 px style, 48 px content)."""
+    """Every format of the released model, exported once (64 px style, 48 px content)."""
     output_dir = tmp_path_factory.mktemp("export") / "out"
     checks = export(model, output_dir, style_image_size=STYLE_SIZE,
-                              content_image_size=CONTENT_SIZE, num_calibration_images=4,
-                              log=lambda line: None)
+                    content_image_size=CONTENT_SIZE, num_calibration_images=4,
+                    log=lambda line: None)
     return output_dir, checks
 
 
@@ -235,9 +235,9 @@ def test_resizable_transfer_model_runs_at_two_sizes(model, tmp_path):
                     yield {"content_image": content[None],
                            "style_bottleneck": bottleneck.reshape(1, 1, 1, -1)}
         converted = convert_tflite(source, "transfer", export_format, representative,
-                                             defaults.INT8_TRANSFER_QUANTIZED_OPS)
+                                   defaults.INT8_TRANSFER_QUANTIZED_OPS)
         converted = rename_io_tensors(converted, TRANSFER_INPUTS,
-                                                TRANSFER_OUTPUTS)
+                                      TRANSFER_OUTPUTS)
         _assert_fast_transfer_graph(converted)
         path = tmp_path / f"transfer_{export_format}.tflite"
         path.write_bytes(converted)
@@ -279,7 +279,7 @@ def test_failed_tolerance_writes_nothing(model, tmp_path):
     impossible = {**defaults.EXPORT_TOLERANCES, "saved_model": ("max_abs", -1.0)}
     with pytest.raises(ExportError, match="saved_model outside tolerance") as error:
         export(model, output_dir, formats="saved_model", tolerances=impossible,
-                         log=lambda line: None)
+               log=lambda line: None)
     assert not error.value.checks[0].ok
     assert os.listdir(tmp_path) == []  # nothing half-written, no staging folder
 
@@ -337,7 +337,7 @@ def test_pretrained_mobile_round_trip_at_released_shapes(pretrained_mobile, tmp_
     model = pretrained_mobile
     output_dir = tmp_path / "out"
     (check,) = export(model, output_dir, formats="tflite_int8",
-                                num_calibration_images=8, log=lambda line: None)
+                      num_calibration_images=8, log=lambda line: None)
     assert check.psnr >= 30.0
     transfer_model = load_interpreter(str(output_dir / "style_transfer_int8.tflite"))
     assert [(d["name"], d["shape"].tolist()) for d in transfer_model.get_input_details()] == [

