@@ -196,7 +196,8 @@ def save_image(array, path, overwrite=False, quality=defaults.JPEG_QUALITY):
     image = Image.fromarray(pixels, "RGB")
     image_format = "JPEG" if os.path.splitext(path)[1].lower() in (".jpg", ".jpeg") else "PNG"
     with atomic_path(path, overwrite=overwrite) as temporary:
-        options = {"quality": quality} if image_format == "JPEG" else {}
+        options = ({"quality": quality} if image_format == "JPEG"
+                   else {"compress_level": defaults.PNG_COMPRESS_LEVEL})
         image.save(temporary, format=image_format, **options)
     return path
 

@@ -3,6 +3,7 @@ import stat
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from magenta_style import image_io
 
@@ -16,6 +17,16 @@ def test_save_image_is_atomic_readable_and_refuses_overwrite(tmp_path):
         image_io.save_image(np.ones((4, 5, 3), np.float32), path)
     assert sorted(os.listdir(tmp_path)) == ["out.png"]  # no temporaries left
     np.testing.assert_array_equal(image_io.load_image(path), np.zeros((4, 5, 3)))
+
+
+def test_png_is_lossless_at_the_fast_compression_level(tmp_path):
+    pixels = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    path = image_io.save_image(pixels, str(tmp_path / "noise.png"))
+    with Image.open(path) as image:
+        np.testing.assert_array_equal(np.asarray(image), pixels)
+    smooth = np.broadcast_to(np.arange(64, dtype=np.uint8)[None, :, None], (64, 64, 3))
+    fast = os.path.getsize(image_io.save_image(smooth, str(tmp_path / "smooth.png")))
+    assert fast < smooth.nbytes / 10  # compressed all the same
 
 
 def test_unreadable_inputs_are_one_line_errors(tmp_path):
