@@ -7,14 +7,13 @@ import pytest
 import tensorflow as tf
 
 from magenta_style import defaults
-from magenta_style.errors import ModelSpecError, UsageError
 from magenta_style.data.image_ops import resize_shorter_side_bilinear
+from magenta_style.errors import ModelSpecError, UsageError
 from magenta_style.inference import engines
 from magenta_style.nets import stylizer
 from magenta_style.weights import load_model
 from magenta_style.weights.pretrained import CACHE_ENV, PRETRAINED_MOBILE
 from tests.helpers.optional import require
-
 
 TOLERANCE = 1e-4  # measured: ~5e-6 (227 x 301), ~3e-6 (37 x 53), bottlenecks ~2e-6
 
