@@ -19,7 +19,7 @@ def test_save_image_is_atomic_readable_and_refuses_overwrite(tmp_path):
     np.testing.assert_array_equal(image_io.load_image(path), np.zeros((4, 5, 3)))
 
 
-def test_png_is_lossless_at_the_fast_compression_level(tmp_path):
+def test_png_is_lossless_and_still_compressed(tmp_path):
     pixels = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
     path = image_io.save_image(pixels, str(tmp_path / "noise.png"))
     with Image.open(path) as image:
