@@ -121,9 +121,9 @@ class LossEvaluator:
                                  for i in range(len(content_images))]
         self.content_endpoints = [{name: features[name] for name in self.content_weights}
                                   for features in self.content_features]
-        self._grams = tf.function(self._style_grams)
-        self._terms = tf.function(self._pair_terms)
-        self._identity = tf.function(self._identity_terms)
+        self._grams = tf.function(self._style_grams, autograph=False)
+        self._terms = tf.function(self._pair_terms, autograph=False)
+        self._identity = tf.function(self._identity_terms, autograph=False)
 
     def _style_grams(self, style_images):
         features = self.network(style_images)

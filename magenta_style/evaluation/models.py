@@ -34,7 +34,8 @@ def from_stylizer(model, identity=None):
     from magenta_style.nets import stylizer as stylizer_lib
     return EvalModel(
         fast_style_bottleneck(model),
-        tf.function(lambda content, bottleneck: model.stylize(content, bottleneck)),
+        tf.function(lambda content, bottleneck: model.stylize(content, bottleneck),
+                    autograph=False),
         {"kind": "stylizer", "model_type": stylizer_lib.model_type_of(model),
          "alpha": model.alpha, "weights_sha256": weights_fingerprint(model.weights),
          **(identity or {})})

@@ -184,7 +184,7 @@ def fast_stylize(model, precision=defaults.STYLIZE_PRECISION, kernels=None):
     signature = [tf.TensorSpec([1, None, None, 3], tf.float32),
                  tf.TensorSpec([1, model.bottleneck_dim], tf.float32)]
 
-    @tf.function(input_signature=signature)
+    @tf.function(input_signature=signature, autograph=False)
     def stylize(content, bottleneck):
         return stylize_graph(kernels, content, model.style_params(bottleneck)[0])
 

@@ -165,4 +165,5 @@ def fast_style_bottleneck(model):
     """tf.function style images [B, H, W, 3] in [0, 1] (float32) -> [B, bottleneck_dim] of a
     Stylizer, equal to model.style_bottleneck(images) to float32 rounding."""
     run = folded_graph(model.style_predictor)
-    return tf.function(run, input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+    return tf.function(run, input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)],
+                       autograph=False)

@@ -121,7 +121,7 @@ def make_train_step(strategy, models, optimizer, step, content_weights, style_we
     # backward only; the all-reduce and Adam run outside XLA.
     whole_step = jit_compile and _single_device(strategy)
     if jit_compile and not (whole_step or tpu):
-        forward_backward = tf.function(forward_backward, jit_compile=True)
+        forward_backward = tf.function(forward_backward, jit_compile=True, autograph=False)
 
     def replica_step(batch):
         grads, terms, stylized = forward_backward(batch)
@@ -142,9 +142,9 @@ def make_train_step(strategy, models, optimizer, step, content_weights, style_we
         return terms, stylized
 
     if whole_step:
-        return tf.function(train_step, jit_compile=True)
+        return tf.function(train_step, jit_compile=True, autograph=False)
     # Compiled programs need static shapes: one trace per shape (TPU); else one for all.
-    return tf.function(train_step, reduce_retracing=not tpu)
+    return tf.function(train_step, reduce_retracing=not tpu, autograph=False)
 
 
 def _single_device(strategy):
