@@ -19,6 +19,7 @@ import struct
 import tensorflow as tf
 
 from magenta_style import defaults
+from magenta_style.data.graph import plain_graph
 from magenta_style.data.image_ops import is_complete_image
 from magenta_style.errors import DataError
 
@@ -89,7 +90,7 @@ def require_decodable(records, source, kind,
     read = failed_check = failed_decode = 0
     def bytes_and_check(record):
         return record["image_bytes"], is_complete_image(record["image_bytes"])
-    probe = records.take(max_records).map(bytes_and_check)
+    probe = records.take(max_records).map(plain_graph(bytes_and_check))
     try:
         for image_bytes, valid in probe:
             read += 1

@@ -4,6 +4,7 @@ import os
 import tensorflow as tf
 
 from magenta_style.data import checks, records
+from magenta_style.data.graph import plain_graph
 from magenta_style.errors import DataError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
@@ -60,12 +61,12 @@ def _record_stream(files, parse, training, seed, input_context, deterministic):
     if training:
         dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.interleave(
-        lambda path: tf.data.TFRecordDataset(path, buffer_size=8 << 20),
+        plain_graph(lambda path: tf.data.TFRecordDataset(path, buffer_size=8 << 20)),
         cycle_length=min(len(files), 16), block_length=1, num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=deterministic)
     if not shard_files:
         dataset = _shard(dataset, input_context)
-    return dataset.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    return dataset.map(plain_graph(parse), num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
 
 
 def _folder_stream(directory, training, seed, input_context, metadata_keys):
@@ -83,7 +84,7 @@ def _folder_stream(directory, training, seed, input_context, metadata_keys):
         if "filename" in metadata_keys:
             record["filename"] = tf.strings.split(path, os.sep)[-1]
         return record
-    return dataset.map(read, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.map(plain_graph(read), num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def _tfds_stream(source, default_split, training, seed, input_context, metadata_keys,
@@ -108,7 +109,7 @@ def _tfds_stream(source, default_split, training, seed, input_context, metadata_
             is_text = value is not None and value.dtype == tf.string
             record[key] = value if is_text else tf.constant("")
         return record
-    return dataset.map(to_record, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.map(plain_graph(to_record), num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def _stream(source, kind, training, seed, input_context, deterministic, tfds_data_dir):

@@ -231,7 +231,7 @@ def _hsv_channel(share, saturation, value):
     return tf.clip_by_value(((share - 1.0) * saturation + 1.0) * value, 0.0, 1.0)
 
 
-@tf.function(jit_compile=True)
+@tf.function(jit_compile=True, autograph=False)
 def apply_style_jitter(images, params):
     """[B, H, W, 3] float in [0, 1] -> jittered, clipped to [0, 1], flipped.
 

@@ -3,6 +3,7 @@ import tensorflow as tf
 
 from magenta_style import defaults
 from magenta_style.data.discovery import _shard, _stream
+from magenta_style.data.graph import plain_graph
 from magenta_style.data.image_ops import (
     _resize_crop,
     central_window,
@@ -70,13 +71,15 @@ def _finish(dataset, prepare, skipped, batch_size, training, deterministic, afte
     passes it yet still fails to decode (corrupt inside) is dropped by
     ignore_errors as a last resort, with a logged warning, not counted.
     """
-    dataset = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    dataset = dataset.map(plain_graph(prepare), num_parallel_calls=tf.data.AUTOTUNE,
+                          deterministic=deterministic)
     dataset = dataset.ignore_errors(log_warning=True)
-    dataset = dataset.filter(lambda element: skipped.count(element["valid"]))
+    dataset = dataset.filter(plain_graph(lambda element: skipped.count(element["valid"])))
     dataset = dataset.batch(batch_size, drop_remainder=training,
                             num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     # Dropping the flag per batch is cheaper than one more map per image.
-    dataset = dataset.map(lambda batch: {k: v for k, v in batch.items() if k != "valid"})
+    dataset = dataset.map(plain_graph(lambda batch: {k: v for k, v in batch.items()
+                                                     if k != "valid"}))
     if after_batch is not None:
         dataset = after_batch(dataset)
     options = tf.data.Options()
@@ -210,7 +213,7 @@ def style_dataset(sources, batch_size=defaults.BATCH_SIZE,
                                                           buckets=buckets)
             return batch
         return _with_seeds(batches, None if seed is None else seed + 1).map(
-            augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+            plain_graph(augment), num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
 
     return _finish(_with_seeds(dataset, seed), prepare, skipped,
                    _batch_size(batch_size, input_context), training, deterministic,

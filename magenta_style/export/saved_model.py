@@ -44,22 +44,25 @@ class StylizerModule(tf.Module):
             lambda: fast.stylize_graph(self._kernels, content_image, params,
                                        norm=fast.batched_instance_norm))
 
-    @tf.function(input_signature=[_image_spec("content_image"), _image_spec("style_image")])
+    @tf.function(input_signature=[_image_spec("content_image"), _image_spec("style_image")],
+                 autograph=False)
     def __call__(self, content_image, style_image):
         return [self._transfer(content_image, self._predict(style_image))]
 
-    @tf.function(input_signature=[_image_spec("content_image"), _image_spec("style_image")])
+    @tf.function(input_signature=[_image_spec("content_image"), _image_spec("style_image")],
+                 autograph=False)
     def serve(self, content_image, style_image):
         """serving_default: {'stylized_image': [B, H, W, 3]}."""
         return {"stylized_image": self.__call__(content_image, style_image)[0]}
 
-    @tf.function(input_signature=[_image_spec("style_image")])
+    @tf.function(input_signature=[_image_spec("style_image")], autograph=False)
     def predict_style(self, style_image):
         """{'style_bottleneck': [B, 100]}."""
         return {"style_bottleneck": self._predict(style_image)}
 
     @tf.function(input_signature=[_image_spec("content_image"),
-                                  tf.TensorSpec([None, None], tf.float32, name="style_bottleneck")])
+                                  tf.TensorSpec([None, None], tf.float32, name="style_bottleneck")],
+                 autograph=False)
     def transfer(self, content_image, style_bottleneck):
         """{'stylized_image': [B, H, W, 3]} from content and bottleneck [B or 1, 100]."""
         return {"stylized_image": self._transfer(content_image, style_bottleneck)}

@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
+from magenta_style.data.graph import plain_graph
 from magenta_style.data.pipelines import SkippedRecords, content_dataset, style_dataset
 from magenta_style.errors import DataError, MagentaStyleError, UsageError
 from magenta_style.nets import stylizer
@@ -57,7 +58,7 @@ def make_dataset_fn(config, skipped):
         # The skipped-record counter is a variable updated by the pipeline:
         # checkpoint the iterator without it (the counter is saved on its own).
         options.experimental_external_state_policy = tf.data.experimental.ExternalStatePolicy.IGNORE
-        return tf.data.Dataset.zip((content, style)).map(images_only).with_options(options)
+        return tf.data.Dataset.zip((content, style)).map(plain_graph(images_only)).with_options(options)
     return dataset_fn
 
 
