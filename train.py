@@ -108,6 +108,10 @@ flags.DEFINE_integer("log_interval_steps", DEFAULTS.log_interval_steps,
                      "Print a progress line every this many steps.")
 flags.DEFINE_integer("max_checkpoints_to_keep", DEFAULTS.max_checkpoints_to_keep,
                      "Newest checkpoints kept in --train_dir.")
+flags.DEFINE_boolean("allow_unlocked_train_dir", DEFAULTS.allow_unlocked_train_dir,
+                     "Run on a --train_dir that cannot be locked (gs:// or another object "
+                     "store: no atomic create-if-absent there), promising that no other run "
+                     "uses it meanwhile; without it such a train_dir is refused.")
 flags.DEFINE_integer("num_train_styles", DEFAULTS.num_train_styles,
                      "Train on the first N style images only "
                      "(the paper's number-of-styles study).")

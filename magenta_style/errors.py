@@ -43,12 +43,34 @@ class OutputExistsError(MagentaStyleError, FileExistsError):
     """An output that is already there and would be replaced (without --overwrite)."""
 
 
+class OutputWriteError(MagentaStyleError):
+    """An output that could not be written for want of room (disk full, quota, file size
+    limit); nothing of it was left behind. `path` is the output, `reason` the few words why."""
+
+    def __init__(self, path, reason, kept=False):
+        self.path, self.reason = path, reason
+        kept_text = "; the existing file is unchanged" if kept else ""
+        super().__init__(f"{path}: could not write ({reason}); nothing was written{kept_text}")
+
+
 def write_failure_reason(error):
     """Why a write failed, in a few words: an OSError's strerror ('File too large'), or the
     tail of a TensorFlow op error ('{{function_node ...}} /path/x.tempstate1; No space left on
-    device [Op:SaveV2]' -> 'No space left on device')."""
+    device [Op:SaveV2]' -> 'No space left on device'); an OutputWriteError's own reason."""
+    if isinstance(error, OutputWriteError):
+        return error.reason
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
     text = str(getattr(error, "message", None) or error).strip()
     text = re.sub(r"\s*\[Op:\w+\]\s*$", "", (text.splitlines() or [""])[0])
     return text.rsplit("; ", 1)[-1].strip()[:200] or type(error).__name__
+
+
+def describe_error(error):
+    """One line for a user error: an OSError as 'PATH: reason', not '[Errno 17] ...'."""
+    if isinstance(error, OSError) and error.strerror:
+        where = error.filename if error.filename is not None else ""
+        if error.filename2 is not None:
+            where += f" -> {error.filename2}"
+        return f"{where}: {error.strerror}" if where else error.strerror
+    return str(error)

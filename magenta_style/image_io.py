@@ -6,6 +6,7 @@ bomb limit are decoded at reduced size (JPEG draft mode) or refused with a
 clear `ImageError` naming the file.
 """
 import contextlib
+import errno
 import io
 import os
 import tempfile
@@ -14,11 +15,15 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
 from magenta_style import defaults
-from magenta_style.errors import MagentaStyleError, OutputExistsError
+from magenta_style.errors import MagentaStyleError, OutputExistsError, OutputWriteError
 
 # Decoding more pixels than this is refused unless the decoder can shrink
 # while decoding (JPEG draft); 4x PIL's default bomb limit.
 MAX_DECODE_PIXELS = 4 * 89_478_485
+# Image files by extension: every one Pillow reads here (image folders, the gallery, calibration
+# images), and the subset TensorFlow's decode_image also reads (folders streamed into tf.data).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+TF_IMAGE_EXTENSIONS = tuple(e for e in IMAGE_EXTENSIONS if e not in (".tif", ".tiff"))
 
 
 class ImageError(MagentaStyleError, ValueError):
@@ -163,25 +168,57 @@ def current_umask():
     return umask
 
 
+# errno values meaning "no room for the write": disk or quota full, or the file size limit.
+STORAGE_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def storage_full_reason(error):
+    """'No space left on device' (or the quota's, the size limit's words) when `error` is a
+    write that failed for want of room, else None: an OSError by its errno, a TensorFlow op
+    error by its text (TensorFlow is not imported here)."""
+    if isinstance(error, OSError):
+        if error.errno in STORAGE_FULL_ERRNOS:
+            return error.strerror or os.strerror(error.errno)
+        return None
+    if type(error).__module__.startswith("tensorflow"):
+        text = str(error)
+        return next((os.strerror(code) for code in sorted(STORAGE_FULL_ERRNOS)
+                     if os.strerror(code) in text), None)
+    return None
+
+
 @contextlib.contextmanager
 def atomic_path(path, overwrite=False):
     """Yields a temporary path beside `path`; renames it over `path` on success.
 
     Refuses (FileExistsError) when `path` exists and not `overwrite`. On error
-    the temporary file is removed and `path` is untouched.
+    the temporary file is removed and `path` is untouched; a write that fails for
+    want of room (disk full, quota, file size limit) is OutputWriteError naming `path`.
     """
     path = os.fspath(path)
-    if os.path.exists(path) and not overwrite:
+    existed = os.path.exists(path)
+    if existed and not overwrite:
         raise OutputExistsError(f"{path}: already exists (use overwrite to replace it)")
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
     suffix = os.path.splitext(path)[1]
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
-    os.close(handle)
-    os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp's 0600 would stick to the output
     try:
+        os.makedirs(directory, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    except OSError as error:  # a full disk may refuse even the empty file (no inodes left)
+        reason = storage_full_reason(error)
+        if reason:
+            raise OutputWriteError(path, reason, kept=existed) from None
+        raise
+    os.close(handle)
+    try:
+        os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp's 0600 would stick to the output
         yield temporary
         os.replace(temporary, path)
+    except Exception as error:  # pylint: disable=broad-except  # re-raised unless out of room
+        reason = storage_full_reason(error)
+        if reason:
+            raise OutputWriteError(path, reason, kept=existed) from None
+        raise
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)

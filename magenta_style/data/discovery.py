@@ -1,13 +1,13 @@
 """Where records come from: files, globs, image folders and tensorflow-datasets sources, as streams of examples."""
 import os
+import re
 
 import tensorflow as tf
 
 from magenta_style.data import checks, records
 from magenta_style.data.graph import plain_graph
 from magenta_style.errors import DataError
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+from magenta_style.image_io import TF_IMAGE_EXTENSIONS
 
 
 _TFDS_PREFIX = "tfds:"
@@ -36,7 +36,7 @@ def _image_folder_files(directory):
     paths = []
     for root, _, files in tf.io.gfile.walk(directory):
         paths += [os.path.join(root, name) for name in files
-                  if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".")]
+                  if name.lower().endswith(TF_IMAGE_EXTENSIONS) and not name.startswith(".")]
     paths.sort()
     relative = [os.path.relpath(path, directory).split(os.sep) for path in paths]
     classes = sorted({parts[0] for parts in relative if len(parts) > 1})
@@ -72,7 +72,7 @@ def _record_stream(files, parse, training, seed, input_context, deterministic):
 def _folder_stream(directory, training, seed, input_context, metadata_keys):
     paths, labels = _image_folder_files(directory)
     if not paths:
-        raise DataError(f"{directory}: no image files ({', '.join(IMAGE_EXTENSIONS)}) found")
+        raise DataError(f"{directory}: no image files ({', '.join(TF_IMAGE_EXTENSIONS)}) found")
     dataset = _shard(tf.data.Dataset.from_tensor_slices((paths, tf.constant(labels, tf.int64))),
                      input_context)
     if training:
@@ -96,9 +96,20 @@ def _tfds_stream(source, default_split, training, seed, input_context, metadata_
         # Importing the module registers our builder with tfds (only needed for it).
         from magenta_style.data import tfds_pbn  # pylint: disable=import-outside-toplevel,unused-import  # noqa: F401
     read_config = tfds.ReadConfig(input_context=input_context, shuffle_seed=seed)
-    dataset = tfds.load(name, split=split or default_split, data_dir=data_dir,
-                        shuffle_files=training, read_config=read_config,
-                        decoders={"image": tfds.decode.SkipDecoding()})
+    try:
+        dataset = tfds.load(name, split=split or default_split, data_dir=data_dir,
+                            shuffle_files=training, read_config=read_config,
+                            decoders={"image": tfds.decode.SkipDecoding()})
+    except Exception as error:  # pylint: disable=broad-except  # re-raised unless a download's
+        if not _is_download_failure(error):
+            raise
+        root = data_dir or tfds.core.constants.DATA_DIR
+        raise DataError(
+            f"{source}: tensorflow-datasets could not download it ({_download_reason(error)}); it "
+            f"prepares the dataset under {root} (downloads in {root}/downloads, files put there "
+            f"by hand in {root}/downloads/manual): run `tfds build {name} --data_dir={root}` "
+            "where there is network access and copy that folder here, or use local TFRecords "
+            "or an image folder") from None
     tfds_names = {"filename": "file_name"}  # our key -> tfds feature name
 
     def to_record(example):
@@ -110,6 +121,34 @@ def _tfds_stream(source, default_split, training, seed, input_context, metadata_
             record[key] = value if is_text else tf.constant("")
         return record
     return dataset.map(plain_graph(to_record), num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _is_download_failure(error):
+    """Whether tfds.load failed fetching files: tfds' DownloadError, any `requests` error
+    (what tfds downloads with), or a network OSError on the way."""
+    import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
+    for cause in _causes(error):
+        module = type(cause).__module__
+        if (isinstance(cause, tfds.download.DownloadError) or module.startswith(("requests",
+                                                                                "urllib3"))
+                or isinstance(cause, (ConnectionError, TimeoutError))):
+            return True
+    return False
+
+
+def _causes(error):
+    while error is not None:
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+def _download_reason(error):
+    """'Connection refused', 'HTTP code: 404', ...: the innermost errno text, else a first line."""
+    text = " ".join(str(cause) for cause in _causes(error))
+    match = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text) or re.search(r"HTTP code: \d+", text)
+    if match:
+        return (match.group(1) if match.groups() else match.group(0)).strip()
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
 
 
 def _stream(source, kind, training, seed, input_context, deterministic, tfds_data_dir):
@@ -126,7 +165,7 @@ def _stream(source, kind, training, seed, input_context, deterministic, tfds_dat
     if is_dir and not _list_files(source, patterns):
         if not _image_folder_files(os.fspath(source))[0]:
             raise DataError(f"{source}: no {' or '.join(patterns)} TFRecord shards and no image "
-                            f"files ({', '.join(IMAGE_EXTENSIONS)}) in it; it "
+                            f"files ({', '.join(TF_IMAGE_EXTENSIONS)}) in it; it "
                             f"{checks.describe_directory(os.fspath(source))}")
         stream = _folder_stream(os.fspath(source), training, seed, input_context, metadata_keys)
     else:

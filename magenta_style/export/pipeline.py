@@ -7,15 +7,17 @@ import tempfile
 import tensorflow as tf
 
 from magenta_style import defaults, image_io
-from magenta_style.errors import ExportError, OutputExistsError, UsageError, write_failure_reason
+from magenta_style.errors import (
+    ExportError,
+    OutputExistsError,
+    OutputWriteError,
+    UsageError,
+    write_failure_reason,
+)
 from magenta_style.export.calibration import calibration_images
 from magenta_style.export.saved_model import SAVED_MODEL_DIR, save_saved_model
-from magenta_style.export.tflite import (
-    TFLITE_VARIANTS,
-    tflite_filenames,
-    tflite_pair,
-    write_tflite_source,
-)
+from magenta_style.export.tflite import TFLITE_VARIANTS, tflite_filenames, tflite_pair
+from magenta_style.inference.tflite_graphs import write_tflite_source
 from magenta_style.export.verify import (
     _write_verification,
     format_table,
@@ -49,7 +51,8 @@ def _staging_dir(output_dir, overwrite):
     try:
         try:
             yield staging
-        except (OSError, tf.errors.OpError) as error:  # disk full, file size limit, permission
+        # Disk full, file size limit, permission; OutputWriteError: a file written atomically.
+        except (OSError, tf.errors.OpError, OutputWriteError) as error:
             kept = "; the existing one is unchanged" if os.path.exists(output_dir) else ""
             reason = write_failure_reason(error)
             raise ExportError(f"{output_dir}: could not write the export ({reason}); nothing "

@@ -7,7 +7,8 @@ MP4 at the source's frame rate, with the source's first audio stream carried ove
 its packets copied as they are when MP4 takes that codec, else transcoded to AAC.
 Everything happens in one pass over the input, so audio and video stay interleaved.
 H.264 in 4:2:0 needs even sizes: odd frames are padded by one edge row/column.
-The output is written to a temporary file beside it and renamed at the end.
+The output is written to a temporary file beside it and renamed at the end; a full disk
+(ENOSPC, quota, file size limit) is one line naming the output, with nothing left behind.
 """
 import dataclasses
 import fractions
@@ -204,7 +205,8 @@ def transcode(input_path, output_path, process, *, overwrite=False, crf=18, pres
       on_start: optional function(VideoInfo) called once the input is probed.
     Returns:
       WriteSummary. Raises VideoError for bad input (not a video, an unreadable
-      stream, no frames), OutputExistsError for an existing output without `overwrite`.
+      stream, no frames), OutputExistsError for an existing output without `overwrite`,
+      OutputWriteError (image_io.atomic_path's) when the disk fills: nothing is left then.
     """
     av = _av()
     input_path, output_path = os.fspath(input_path), os.fspath(output_path)

@@ -6,19 +6,19 @@ CheckpointWriteError naming the checkpoint that is still the latest (TF's
 CheckpointManager updates its state file only after the files are complete);
 an unreadable newest checkpoint (truncated, checksum mismatch, missing file)
 is reported and the one before restored; none readable is CheckpointError,
-never a silent fresh start.
+never a silent fresh start (the lookup is weights/run_dir.py's, shared with a train_dir
+loaded as a model).
 """
 import glob
 import os
-import re
 import shutil
 import tempfile
 
 import tensorflow as tf
-from google.protobuf import text_format
 
 from magenta_style.errors import MagentaStyleError, UsageError, write_failure_reason
 from magenta_style.nets import stylizer
+from magenta_style.weights import run_dir
 from magenta_style.weights.run_dir import read_train_config
 
 
@@ -28,42 +28,6 @@ class CheckpointError(MagentaStyleError):
 
 class CheckpointWriteError(MagentaStyleError):
     """A checkpoint could not be written; the previous one is still the latest."""
-
-
-def _first_line(error):
-    text = str(getattr(error, "message", None) or error).strip()
-    return (text.splitlines() or [type(error).__name__])[0]
-
-
-def _checkpoint_number(path):
-    match = re.search(r"-(\d+)$", path)
-    return int(match.group(1)) if match else -1
-
-
-def checkpoint_candidates(train_dir):
-    """Checkpoint prefixes of train_dir, newest first: those the state file lists and any
-    complete-looking ckpt-N.index beside them."""
-    paths = set(tf.io.gfile.glob(os.path.join(train_dir, "ckpt-*.index")))
-    paths = {path[:-len(".index")] for path in paths}
-    try:
-        state = tf.train.get_checkpoint_state(train_dir)
-    except (tf.errors.OpError, ValueError, text_format.ParseError):
-        state = None
-    if state is not None:
-        paths.update(os.path.join(train_dir, os.path.basename(p))
-                     for p in state.all_model_checkpoint_paths)
-    return sorted(paths, key=_checkpoint_number, reverse=True)
-
-
-def checkpoint_read_problem(path):
-    """None if every tensor of the checkpoint reads back (checksums included), else why."""
-    try:
-        reader = tf.train.load_checkpoint(path)
-        for name in reader.get_variable_to_dtype_map():
-            reader.get_tensor(name)
-    except (tf.errors.OpError, IndexError, ValueError) as error:
-        return _first_line(error)[:200]
-    return None
 
 
 class Checkpointer:
@@ -89,15 +53,15 @@ class Checkpointer:
         try:
             saved = {name.split("/")[0] for name, _ in tf.train.list_variables(path)}
         except (tf.errors.OpError, IndexError, ValueError) as error:
-            return _first_line(error)[:200]
+            return run_dir.first_line(error)[:200]
         objects = {key: value for key, value in self.objects.items() if key in saved}
         try:
             tf.train.Checkpoint(**objects).restore(path).assert_existing_objects_matched()
         except (AssertionError, tf.errors.OpError, IndexError, ValueError) as error:
-            problem = checkpoint_read_problem(path)
+            problem = run_dir.checkpoint_read_problem(path)
             if problem:
                 return problem
-            reason = _first_line(error)[:300]
+            reason = run_dir.first_line(error)[:300]
             hint = (" (did the data flags change? add --nosave_input_state)"
                     if "data" in objects else "")
             raise UsageError(f"{path}: cannot resume this run from it{hint}: {reason}") from None
@@ -111,21 +75,18 @@ class Checkpointer:
         checkpoint is reported through `note`; if none can be read,
         CheckpointError (never a silent fresh start).
         """
-        problems = []
-        for path in checkpoint_candidates(train_dir):
-            problem = self._restore(path)
-            if problem is None:
-                self.last_good = (path, int(self.step.numpy()))
-                if problems:
-                    note(f"warning: {problems[0][0]} is unreadable ({problems[0][1]}); resuming "
-                         f"from {path} (step {self.last_good[1]}) instead")
-                return path
-            problems.append((path, problem))
+        path, problems = run_dir.restore_newest(train_dir, self._restore)
+        if path is None:
+            if problems:
+                raise CheckpointError(f"{train_dir}: no readable checkpoint "
+                                      f"({run_dir.listed_problems(problems)}): move them away "
+                                      "to start from scratch")
+            return None
+        self.last_good = (path, int(self.step.numpy()))
         if problems:
-            listed = "; ".join(f"{os.path.basename(path)}: {problem}" for path, problem in problems)
-            raise CheckpointError(f"{train_dir}: no readable checkpoint ({listed}): move them "
-                                  "away to start from scratch")
-        return None
+            note(run_dir.unreadable_warning(
+                problems, f"resuming from {path} (step {self.last_good[1]})"))
+        return path
 
     def save(self):
         if self.chief:

@@ -13,6 +13,7 @@ import tensorflow as tf
 from magenta_style import defaults
 from magenta_style.errors import MagentaStyleError, ModelSpecError
 from magenta_style.nets import losses, stylizer, vgg
+from magenta_style.training import run_lock
 
 # One definition of "is a TF checkpoint" (prefix or directory), shared with the VGG loader.
 from magenta_style.weights.run_dir import checkpoint_prefix
@@ -66,6 +67,7 @@ class TrainConfig:
     summary_interval_steps: int = defaults.SUMMARY_INTERVAL_STEPS
     log_interval_steps: int = defaults.LOG_INTERVAL_STEPS
     max_checkpoints_to_keep: int = defaults.MAX_CHECKPOINTS_TO_KEEP
+    allow_unlocked_train_dir: bool = defaults.ALLOW_UNLOCKED_TRAIN_DIR  # object stores
     num_train_styles: Optional[int] = None
     strategy: str = "default"
     tpu: str = ""
@@ -201,6 +203,8 @@ def validate(config):
     _check_weights_spec("predictor_weights", config.predictor_weights,
                         "imagenet, random, a Keras weights file or a slim inception_v3 / "
                         "mobilenet_v2 checkpoint")
+    # Here, not only where the chief takes the lock: every worker refuses alike, at once.
+    run_lock.check_lockable(config.train_dir, config.allow_unlocked_train_dir)
     if config.strategy == "multi_worker":
         _require(os.environ.get("TF_CONFIG"),
                  "--strategy=multi_worker needs the TF_CONFIG environment variable "

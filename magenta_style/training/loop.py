@@ -117,7 +117,9 @@ def train(config, dataset_fn=None, print_fn=print):
         if config.seed is not None:
             keras.utils.set_random_seed(config.seed)
         # Only the chief writes to train_dir; the other workers never take its lock.
-        lock = run_lock.TrainDirLock(config.train_dir, note=print_fn) if chief else None
+        lock = (run_lock.TrainDirLock(config.train_dir, note=print_fn,
+                                     allow_unlocked=config.allow_unlocked_train_dir)
+                if chief else None)
         with lock or contextlib.nullcontext(), preemption.StopSignals() as stop:
             return _train(config, strategy, chief, dataset_fn, print_fn, stop)
     finally:

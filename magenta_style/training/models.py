@@ -5,10 +5,10 @@ import math
 import keras
 from absl import logging
 
-from magenta_style.defaults import RANDOM
+from magenta_style.defaults import IMAGENET, RANDOM
 from magenta_style.errors import UsageError
 from magenta_style.nets import stylizer
-from magenta_style.weights import load_model
+from magenta_style.weights import imagenet, load_model
 from magenta_style.weights import slim
 from magenta_style.weights.run_dir import checkpoint_prefix
 from magenta_style.weights.vgg import load_vgg
@@ -27,9 +27,17 @@ def build_predictor_stylizer(model_type, alpha, predictor_weights):
     """build_stylizer with any --predictor_weights: imagenet | Keras file | slim checkpoint | random."""
     if predictor_weights == RANDOM:
         _warn_random("--predictor_weights")
+    if predictor_weights == IMAGENET:  # fetched by us: retried, checked, one-line errors
+        predictor_weights = imagenet.imagenet_weights_file(stylizer.MODEL_TYPES[model_type][0])
     from_slim = predictor_weights != RANDOM and checkpoint_prefix(predictor_weights) is not None
-    model = stylizer.build_stylizer(model_type, alpha=alpha,
-                                    predictor_weights=None if from_slim else predictor_weights)
+    try:
+        model = stylizer.build_stylizer(model_type, alpha=alpha,
+                                        predictor_weights=None if from_slim else predictor_weights)
+    except (ValueError, OSError) as error:
+        if from_slim or predictor_weights in (None, RANDOM):
+            raise
+        raise imagenet.keras_weights_error(predictor_weights,
+                                           stylizer.MODEL_TYPES[model_type][0], error) from None
     if from_slim:
         slim.load_slim_backbone_checkpoint(model, predictor_weights)
     return model

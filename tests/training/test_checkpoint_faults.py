@@ -94,3 +94,29 @@ def test_no_readable_checkpoint_is_an_error_not_a_fresh_start(tmp_path):
     message = str(error.value)
     assert message.startswith(f"{train_dir}: no readable checkpoint (ckpt-1: ")
     assert "move them away to start from scratch" in message and "\n" not in message
+
+
+def test_full_disk_keeps_the_previous_checkpoint_latest(tmp_path):
+    """In this process, on a disk that fills up (a real tmpfs as root, else the file size
+    limit): the failed save is one line, its parts are removed, ckpt-1 stays the latest."""
+    from tests.helpers.full_disk import small_disk
+
+    with small_disk(tmp_path / "disk") as disk:
+        train_dir = os.path.join(disk.path, "run")
+        objects = {"weights": tf.Variable(tf.random.normal([384, 256])),  # 384 KiB
+                   "step": tf.Variable(0, dtype=tf.int64)}
+        saver = checkpoints.Checkpointer(objects, train_dir, objects["step"], chief=True,
+                                         max_to_keep=5)
+        objects["step"].assign(1)
+        first = saver.save()
+        disk.fill(leave=128 << 10)
+        objects["step"].assign(2)
+        with pytest.raises(checkpoints.CheckpointWriteError) as error:
+            saver.save()
+        assert str(error.value).startswith(
+            f"{train_dir}/ckpt-2: could not write the checkpoint ({disk.reason}); the latest "
+            f"checkpoint is still {first} (step 1)")
+        assert sorted(os.listdir(train_dir)) == ["checkpoint", "ckpt-1.data-00000-of-00001",
+                                                 "ckpt-1.index"]
+        assert tf.train.latest_checkpoint(train_dir) == first
+        assert checkpoints.run_dir.checkpoint_read_problem(first) is None

