@@ -142,7 +142,7 @@ def evaluation_rows(suite, preset, directory):
     from magenta_style.evaluation.loop import evaluate  # pylint: disable=import-outside-toplevel
     from magenta_style.evaluation.models import from_stylizer  # pylint: disable=import-outside-toplevel
     from magenta_style.nets import stylizer, vgg  # pylint: disable=import-outside-toplevel
-    from tests import fake_data  # pylint: disable=import-outside-toplevel
+    from tests.helpers import fake_data  # pylint: disable=import-outside-toplevel
     size, styles, target = preset["eval_image_size"], preset["eval_styles"], preset["eval_target"]
     record_size = size + 44  # records larger than the crop, as real ones are
     sources = [fake_data.write_style_tfrecord(os.path.join(directory, "eval_styles.tfrecord"),

@@ -72,7 +72,7 @@ def main(argv):
     )
     from magenta_style.evaluation.models import from_stylizer
     from magenta_style.nets import stylizer, vgg
-    from tests import fake_data  # pylint: disable=import-outside-toplevel
+    from tests.helpers import fake_data  # pylint: disable=import-outside-toplevel
 
     work = tempfile.mkdtemp(prefix="evaluate_speed_")
     size = FLAGS.image_size + 44  # records larger than the crop, as real ones are

@@ -3,7 +3,7 @@ r"""Loss curves of short training runs per --mixed_precision, same seed and data
   python benchmarks/loss_curve.py --steps=30 --precisions=off,bfloat16
 
 Each run is train.py's loop (`training.loop.train`) on the same generated
-records (tests/fake_data.py, seeded, so every run sees the same batches in the
+records (tests/helpers/fake_data.py, seeded, so every run sees the same batches in the
 same order), mobile model, random VGG and predictor weights (no downloads: the
 loss values are those of a random loss network, the comparison is what counts).
 Prints total_loss per step of each run and each run's relative difference from
@@ -51,7 +51,7 @@ def run(precision, work, style, content):
 
 def main(argv):
     del argv
-    from tests import fake_data  # pylint: disable=import-outside-toplevel
+    from tests.helpers import fake_data  # pylint: disable=import-outside-toplevel
     with tempfile.TemporaryDirectory(prefix="loss_curve_") as work:
         size = FLAGS.image_size + 32
         style = fake_data.write_style_tfrecord(os.path.join(work, "style.tfrecord"), 32, size)

@@ -42,7 +42,7 @@ def measure_pipeline(batch_size, image_size, batches, rounds, record_images):
     from magenta_style.data.pipelines import SkippedRecords
     from magenta_style.training import config as train_config
     from magenta_style.training.loop import make_dataset_fn
-    from tests import fake_data  # pylint: disable=import-outside-toplevel
+    from tests.helpers import fake_data  # pylint: disable=import-outside-toplevel
     root = tempfile.mkdtemp(prefix="train_step_benchmark_")
     # Builders store images with the shorter side <= 512; these are 384 x ~400.
     style = fake_data.write_style_tfrecord(os.path.join(root, "style.tfrecord"),

@@ -35,3 +35,25 @@ def test_unreadable_inputs_are_one_line_errors(tmp_path):
         image_io.load_image(str(tmp_path / "notes.txt"))
     with pytest.raises(image_io.ImageError, match="missing.png: file not found"):
         image_io.load_image(str(tmp_path / "missing.png"))
+
+
+def test_full_disk_is_one_line_naming_the_output_and_keeps_earlier_ones(tmp_path):
+    """Real ENOSPC on a tmpfs as root (else the file size limit, EFBIG): one line naming the
+    output, no temporary left, earlier pictures (and the one being replaced) intact."""
+    from magenta_style.errors import OutputWriteError
+    from tests.helpers.full_disk import small_disk
+
+    small = np.zeros((8, 8, 3), np.uint8)
+    noise = np.random.default_rng(0).integers(0, 256, (300, 300, 3), dtype=np.uint8)  # ~270 KB
+    with small_disk(tmp_path / "disk") as disk:
+        earlier = image_io.save_image(small, os.path.join(disk.path, "earlier.png"))
+        disk.fill(leave=64 << 10)
+        big = os.path.join(disk.path, "big.png")
+        with pytest.raises(OutputWriteError) as error:
+            image_io.save_image(noise, big)
+        assert str(error.value) == f"{big}: could not write ({disk.reason}); nothing was written"
+        with pytest.raises(OutputWriteError) as error:
+            image_io.save_image(noise, earlier, overwrite=True)
+        assert str(error.value).endswith("nothing was written; the existing file is unchanged")
+        assert os.listdir(disk.path) == ["earlier.png"]
+        np.testing.assert_array_equal(image_io.load_image(earlier), small / 255.0)

@@ -1,14 +1,18 @@
 """README.md runs: every fenced code block is executed on tiny generated data, or names why not.
 
 How a block is run:
-- ```bash / ```sh blocks: each one a `bash -eu` script, in README order, in one shared
-  workspace (cwd) that holds tiny datasets in their real formats (tests/fake_data.py), the
-  photos, paintings, clip and Magenta archive the README names, and links to the entry
-  scripts. A command that already ran in an earlier block (README sections repeat the data
-  commands) is not run again, as a reader following the README would not.
+- ```bash / ```sh blocks: each one a `bash -euo pipefail` script, in README order, in one
+  shared workspace (cwd) that holds tiny datasets in their real formats
+  (tests/helpers/fake_data.py), the photos, paintings, clip and Magenta archive the README
+  names, and links to the entry scripts. A command line byte-identical to one an earlier block
+  ran in this workspace (README sections repeat the data commands, whose outputs are never
+  overwritten) is not run again, as a reader following the README would not: those lines are
+  the fixed list REPEATED_COMMANDS, and the script says so where it leaves one out.
 - ```python blocks: all in one process (one TensorFlow start), each in a fresh namespace,
   after the shell blocks (they read the records, runs and exports those make).
 - ```text blocks (output, trees) are not code. Every other fence needs one of these tags.
+- ``` and ~~~ fences are read; an indented code block (which the runner would not see) fails
+  the test: fence it.
 
 What changes before a block runs (paths into the workspace, tiny sizes) is in the two tables
 below, the same for every block; anything particular to one block is an HTML comment on the
@@ -17,12 +21,14 @@ lines just above its fence, invisible on GitHub:
     <!-- readme-test: replace: OLD => NEW -->      literal substitution (OLD must occur)
     <!-- readme-test: why: REASON -->              why the replacements are needed
     <!-- readme-test: continues -->                python: runs in the previous block's namespace
-A new README section therefore needs no change here, at most a marker next to its block.
+A new README section therefore needs no change here, at most a marker next to its block. A
+replacement that turns a command into a no-op (`:`) is one of the counted NO_OP_REPLACEMENTS.
 """
 import dataclasses
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -30,10 +36,12 @@ import textwrap
 import numpy as np
 import pytest
 
-from tests import ROOT, fake_data
+from tests import ROOT
+from tests.helpers import fake_data
 
 README = os.path.join(ROOT, "README.md")
 TIMEOUT = 600  # seconds per block (a subprocess must not stall the suite)
+BASH = ["bash", "-euo", "pipefail", "-c"]  # how a shell block runs
 
 # Paths the README uses, moved into the workspace ({work}); applied to every block, one pass.
 PATHS = {
@@ -77,6 +85,31 @@ FLAG_RULES = [
     (r"\bmagenta-stylize(-video)?\b", "style_image_size", "64", "always"),
 ]
 COMMENT = re.compile(r"\s+#")
+# Every replacement that turns a README command into a no-op, (OLD, NEW) in README order: a
+# new one is a command the README shows and nothing runs, so it is added here on purpose.
+NO_OP_REPLACEMENTS = [
+    ("make demo   # stylizes scikit-image's sample photos into ./demo_output/",
+     ": make demo installs packages, see Set up"),
+    ("tensorboard --logdir runs", ": tensorboard is a server"),
+    ("python evaluate.py --checkpoint=exported ...", ":"),
+    ("tensorboard --logdir=runs", ": tensorboard is a server"),
+]
+# The command lines (whitespace collapsed), in README order, left out because an earlier block
+# ran the very same line in the workspace: the "Train your own model" and "Evaluate" sections
+# repeat the data commands of "Prepare the data", whose outputs exist by then (the builders
+# refuse to overwrite them).
+REPEATED_COMMANDS = [
+    ("python datasets/build_style_tfrecords.py --source=pbn --input_dir=$RAW/pbn "
+     "--output_prefix=$DATA/pbn_train --split=train --holdout_artists --num_shards=64"),
+    ("python datasets/build_style_tfrecords.py --source=dtd --input_dir=$RAW/dtd "
+     "--output_prefix=$DATA/dtd_train --split=train --dtd_partition=1 --num_shards=4"),
+    ("python datasets/build_content_tfrecords.py --input_dir=$RAW/ILSVRC2012/train "
+     "--output_dir=$DATA/imagenet --split_name=train --num_shards=1024"),
+    ("python datasets/build_style_tfrecords.py --source=pbn --input_dir=$RAW/pbn "
+     "--output_prefix=$DATA/pbn_eval1024 --split=test --num_images=1024 --seed=0"),
+    ("python datasets/build_content_tfrecords.py --input_dir=$RAW/ILSVRC2012/val "
+     "--output_dir=$DATA/imagenet --split_name=validation --num_shards=128"),
+]
 
 
 @dataclasses.dataclass
@@ -94,19 +127,33 @@ class Block:
         return f"README.md:{self.line}:{self.language}"
 
 
+# A fence: 3+ backticks or tildes, then the info string (its first word: the language).
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*(.*?)\s*$")
+INDENTED = re.compile(r"^( {4}|\t)\s*\S")
+
+
 def parse_blocks(text):
-    """The fenced blocks of a Markdown text, with the readme-test markers above each."""
+    """The fenced blocks (``` or ~~~) of a Markdown text, with the readme-test markers above
+    each. An indented code block (4+ spaces after a blank line, outside fences; Markdown shows
+    it as code) or an unclosed fence is refused: the runner would not see that code."""
     lines = text.splitlines()
     blocks, index = [], 0
     while index < len(lines):
-        opening = re.match(r"^(\s*)```(\S*)\s*$", lines[index])
-        if not opening:
+        opening = FENCE.match(lines[index])
+        if not opening or (opening.group(1)[0] == "`" and "`" in opening.group(2)):
+            after_blank = index == 0 or not lines[index - 1].strip()
+            assert not (after_blank and INDENTED.match(lines[index])), (
+                f"README.md:{index + 1}: an indented code block, which this test cannot run: "
+                "fence it (```bash, sh, python or text)")
             index += 1
             continue
-        indent, language = opening.groups()
+        fence, info = opening.groups()
+        language = info.split()[0] if info else ""
         end = index + 1
-        while not re.match(rf"^{indent}```\s*$", lines[end]):
+        closing = re.compile(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$")
+        while end < len(lines) and not closing.match(lines[end]):
             end += 1
+        assert end < len(lines), f"README.md:{index + 1}: the {fence} fence is never closed"
         block = Block(index + 1, language, textwrap.dedent("\n".join(lines[index + 1:end])) + "\n")
         above = index - 1
         while above >= 0 and lines[above].strip().startswith("<!-- readme-test:"):
@@ -173,18 +220,41 @@ def tiny(line):
     return command + comment
 
 
-def shell_script(block, work, already_ran):
-    """The bash text of a block: tiny flags, commands run by an earlier block left out."""
-    lines = []
-    for line in logical_lines(substituted(block, work)):
-        command = split_comment(line)[0].strip()
-        if command and not re.fullmatch(r"[A-Z_]+=\S*(\s+[A-Z_]+=\S*)*;?", command):
-            if command in already_ran:
-                lines.append(f": already ran above: {command[:60]}")
-                continue
-            already_ran.add(command)
-        lines.append(tiny(line))
-    return "\n".join(lines) + "\n"
+ASSIGNMENTS = re.compile(r"[A-Z_]+=\S*(\s+[A-Z_]+=\S*)*;?")
+
+
+def shell_plan(blocks, work):
+    """{block line: [(README line, the line as it runs, None or the earlier block that ran
+    exactly that line)]} for the shell blocks that run, in README order. Lines compare as they
+    run (replacements, workspace paths, tiny flags, comment): byte-identical or not repeated.
+    Variable assignments always run."""
+    ran, plan = {}, {}
+    for block in blocks:
+        if block.language not in ("bash", "sh") or block.skip:
+            continue
+        steps = []
+        for line in logical_lines(substituted(block, work)):
+            run, earlier = tiny(line), None
+            command = split_comment(line)[0].strip()
+            if command and not ASSIGNMENTS.fullmatch(command):
+                earlier = ran.setdefault(run, block.name)
+                earlier = None if earlier == block.name else earlier
+            steps.append((line, run, earlier))
+        plan[block.line] = steps
+    return plan
+
+
+def repeated_commands(plan):
+    """The README command lines (whitespace collapsed) that the plan leaves out, in order."""
+    return [" ".join(split_comment(line)[0].split())
+            for steps in plan.values() for line, _, earlier in steps if earlier]
+
+
+def shell_script(steps):
+    """A block's bash text; a line an earlier block ran is left out, and says so."""
+    return "\n".join(
+        ": " + shlex.quote(f"already ran in {earlier}: {split_comment(line)[0].strip()}")
+        if earlier else run for line, run, earlier in steps) + "\n"
 
 
 def environment(work):
@@ -226,15 +296,16 @@ def work(tmp_path_factory):
     fake_data.make_dtd(raw)
     for split in ("train", "val"):
         fake_data.make_image_folder(os.path.join(raw, "ILSVRC2012", split), size=48)
-    from tests import video_clips, tf1_checkpoint  # pylint: disable=import-outside-toplevel
+    from tests.helpers import tf1_checkpoint, video_clips  # pylint: disable=import-outside-toplevel
     pan = [np.roll(fake_data.random_image(48, 64, seed=8), 3 * t, axis=1) for t in range(6)]
     video_clips.write_clip(os.path.join(work, "clip.mov"), np.stack(pan), rate=12)
     os.makedirs(os.path.join(work, "ckpt"))
-    vgg = {name: value * np.sqrt(2.0 / (9 * value.shape[2])) if value.ndim == 4 else 0 * value
-           for name, value in tf1_checkpoint.slim_vgg_arrays("vgg16", 0).items()}  # He scale
-    tf1_checkpoint.write_tf1_checkpoint(os.path.join(work, "ckpt", "vgg_16.ckpt"), vgg)
-    from magenta_style.nets import stylizer  # pylint: disable=import-outside-toplevel
-    tf1_checkpoint.write_magenta_archive(work, stylizer.build_stylizer("full"))
+    tf1_checkpoint.write_tf1_checkpoint(os.path.join(work, "ckpt", "vgg_16.ckpt"),
+                                        tf1_checkpoint.slim_vgg_arrays("vgg16", 0))
+    # The archive's pictures depend on the style (random_stylizer's guard: a fresh full model
+    # paints a near-binary picture whatever the style).
+    from tests.helpers.models import random_stylizer  # pylint: disable=import-outside-toplevel
+    tf1_checkpoint.write_magenta_archive(work, random_stylizer("full", seed=0))
     return work
 
 
@@ -256,6 +327,55 @@ def test_every_block_is_code_or_text_and_every_skip_says_why():
         for old, _ in block.replacements:
             assert old in block.code, f"{block.name}: replacement {old!r} matches nothing"
     assert sum(block.skip is None for block in blocks if block.language != "text") >= 20
+
+
+def is_no_op(new):
+    """A replacement text that runs nothing in place of the command it replaces."""
+    return re.fullmatch(r"\s*(:|true|echo|#)(\s.*)?", new) is not None or not new.strip()
+
+
+def test_no_op_replacements_are_the_counted_ones():
+    """A README command replaced by a no-op runs nowhere here: each one is listed, on purpose."""
+    no_ops = [(old, new) for block in readme_blocks() for old, new in block.replacements
+              if is_no_op(new)]
+    assert no_ops == NO_OP_REPLACEMENTS
+    assert [is_no_op(new) for new in (":", ": why", "true", "# x", "", "python x", ":x")] == [
+        True, True, True, True, True, False, False]
+
+
+def test_repeated_commands_are_exactly_the_known_ones():
+    assert repeated_commands(shell_plan(readme_blocks(), "{work}")) == REPEATED_COMMANDS
+
+
+def test_only_byte_identical_lines_of_earlier_blocks_are_left_out(tmp_path):
+    blocks = parse_blocks("```bash\nX=1\necho \"it's\" > a\necho once  # first\n```\n"
+                          "~~~sh\nX=1\necho \"it's\" > a\necho once  # again\nls a\nls a\n~~~\n")
+    plan = shell_plan(blocks, str(tmp_path))
+    assert [earlier for _, _, earlier in plan[6]] == [None, "README.md:1:bash", None, None, None]
+    assert repeated_commands(plan) == ['echo "it\'s" > a']
+    script = shell_script(plan[6])
+    assert shlex.split(script.splitlines()[1]) == [
+        ":", 'already ran in README.md:1:bash: echo "it\'s" > a']  # quoted: bash only sees text
+    result = subprocess.run([*BASH, script], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 2 and result.stdout == "once\n"  # ls: a was not written again
+    # A failing command before a pipe fails the block, as its last command would.
+    assert subprocess.run([*BASH, "false | cat"], timeout=60, check=False).returncode == 1
+
+
+def test_fences_and_refusals():
+    """``` and ~~~ fences (the info string's first word is the language, a longer fence holds
+    shorter ones); an indented code block or an unclosed fence fails instead of going unseen."""
+    blocks = parse_blocks("~~~python title\nx = 1\n~~~\n\n````text\n```\n````\n"
+                          "para\n    lazy continuation, not code\n")
+    assert [(b.line, b.language, b.code) for b in blocks] == [
+        (1, "python", "x = 1\n"), (5, "text", "```\n")]
+    with pytest.raises(AssertionError, match="README.md:3: an indented code block"):
+        parse_blocks("text\n\n    python train.py\n")
+    with pytest.raises(AssertionError, match="README.md:1: an indented code block"):
+        parse_blocks("\tpython train.py\n")
+    with pytest.raises(AssertionError, match="README.md:2: the ~~~ fence is never closed"):
+        parse_blocks("x\n~~~bash\nls\n```\n")
 
 
 def test_marker_parsing_and_tiny_flags():
@@ -291,17 +411,17 @@ def test_readme_names_only_files_that_exist_and_cites_no_internal_documents():
 
 
 @pytest.fixture(scope="module")
-def already_ran():
-    return set()
+def plan(work):
+    return shell_plan(readme_blocks(), work)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("block", shell_blocks(), ids=lambda block: block.name)
-def test_shell_block_runs(block, work, already_ran):
+def test_shell_block_runs(block, work, plan):
     if block.skip:
         pytest.skip(block.skip)
-    script = shell_script(block, work, already_ran)
-    result = subprocess.run(["bash", "-eu", "-c", script], cwd=work, env=environment(work),
+    script = shell_script(plan[block.line])
+    result = subprocess.run([*BASH, script], cwd=work, env=environment(work),
                             capture_output=True, text=True, timeout=TIMEOUT)
     assert result.returncode == 0, (f"{block.name} failed (exit {result.returncode}):\n{script}\n"
                                     f"{result.stdout[-3000:]}\n{result.stderr[-6000:]}")

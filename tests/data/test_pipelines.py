@@ -26,7 +26,8 @@ from magenta_style.data.image_ops import (  # pylint: disable=protected-access
     style_jitter_params,
 )
 from magenta_style.data.pipelines import SkippedRecords, content_dataset, style_dataset
-from tests import ROOT, fake_data
+from tests import ROOT
+from tests.helpers import fake_data
 from tests.helpers.optional import require
 
 SIZE = 32

@@ -27,7 +27,8 @@ from magenta_style.evaluation.reports import (
     weights_fingerprint,
 )
 from magenta_style.nets import vgg
-from tests import ROOT, fake_data
+from tests import ROOT
+from tests.helpers import fake_data
 from tests.helpers.models import random_stylizer
 
 SIZE = 64
@@ -120,10 +121,15 @@ def test_outputs_keys_counts_and_determinism(sets, loss_network, mobile_model, t
     unobserved_totals = [float(row["total_loss"]) for row in rows if row["set"] == "unobserved"]
     assert np.mean(unobserved_totals) == pytest.approx(
         metrics["losses"]["unobserved"]["total_loss"]["mean"], rel=1e-12)
-    # The total is the sum of its weighted terms, per style.
-    row = rows[0]
-    weighted = sum(float(value) for key, value in row.items() if key.startswith("weighted_"))
-    assert float(row["total_loss"]) == pytest.approx(weighted, rel=1e-5)
+    # Per style, each weighted term is its loss times evaluate's weight, and the total their sum.
+    weights = {"content_loss/vgg_16/conv3": 1.0, "total_variation_loss": 1e4,
+               **{f"style_loss/vgg_16/conv{i}": 1e-3 for i in range(1, 5)}}
+    for row in rows:
+        for key, weight in weights.items():
+            assert float(row["weighted_" + key]) == pytest.approx(weight * float(row[key]),
+                                                                  rel=1e-6), key
+        assert float(row["total_loss"]) == pytest.approx(
+            sum(weight * float(row[key]) for key, weight in weights.items()), rel=1e-5)
 
     # Same inputs and seed: the same styles, images and settings, and the same losses to
     # float32 rounding (oneDNN may block a reduction differently from run to run: CI once
@@ -317,6 +323,11 @@ def test_released_mobile_model_and_its_exported_saved_model(sets, loss_network, 
                 values[name], rel=1e-3, abs=1e-7), (key, name)
 
 
+def _per_style_rows(eval_dir):
+    with open(eval_dir / PER_STYLE_FILE, newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
 def test_identity_floor_in_metrics_and_csv(sets, loss_network, mobile_model, tmp_path):
     """Beside the model's losses, the identity's (content returned unchanged): equal to those
     of a model that returns its content, and the share of styles where the model beats it."""
@@ -328,12 +339,21 @@ def test_identity_floor_in_metrics_and_csv(sets, loss_network, mobile_model, tmp
     metrics = run_evaluation(from_stylizer(mobile_model[0]), loss_network, sets,
                              tmp_path / "model", observed=False)
     assert_same_metrics(metrics["identity"], baseline["losses"])
-    with open(tmp_path / "model" / PER_STYLE_FILE, newline="") as stream:
-        rows = list(csv.DictReader(stream))
+    rows, identity_rows = (_per_style_rows(tmp_path / name) for name in ("model", "identity"))
+    assert [row["filename"] for row in rows] == [row["filename"] for row in identity_rows]
+    # The identity run's own losses: no content loss, and the content's total variation
+    # whatever the style; the model run's identity columns are those losses, style by style.
+    for row in identity_rows:
+        assert float(row["total_content_loss"]) == 0.0
+        assert float(row["total_variation_loss"]) == pytest.approx(
+            float(identity_rows[0]["total_variation_loss"]), rel=1e-6)
+    for row, identity in zip(rows, identity_rows):
+        for key in ("total_loss", "total_style_loss", "total_variation_loss"):
+            assert float(row["identity/" + key]) == pytest.approx(float(identity[key]),
+                                                                  rel=1e-6), key
     model_style = np.array([float(row["total_style_loss"]) for row in rows])
-    identity_style = np.array([float(row["identity/total_style_loss"]) for row in rows])
-    assert identity_style.mean() == pytest.approx(
-        baseline["losses"]["unobserved"]["total_style_loss"]["mean"], rel=1e-12)
+    identity_style = np.array([float(row["total_style_loss"]) for row in identity_rows])
+    assert len(set(identity_style)) == len(identity_style)  # a different loss for each style
     beats = model_style < identity_style * (1 - BEATS_IDENTITY_MARGIN)
     assert [int(row["beats_identity"]) for row in rows] == list(beats.astype(int))
     versus = metrics["versus_identity"]["unobserved"]["total_style_loss"]

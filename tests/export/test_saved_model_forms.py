@@ -14,7 +14,7 @@ from magenta_style.evaluation.models import load_eval_model
 from magenta_style.export.saved_model import save_saved_model
 from magenta_style.weights import load_model
 from tests.export.legacy_saved_model import save_legacy_saved_model
-from tests.tf1_checkpoint import tf1_variables
+from tests.helpers.tf1_checkpoint import tf1_variables
 
 
 def _inputs():
@@ -51,7 +51,8 @@ def test_tf_hub_layout_loads_by_tf1_names(model, expected, tmp_path):
         named[name] = value[None, None] if name.endswith("/weights") and value.ndim == 2 else value
     path = _save_variables(tmp_path / "saved_model", named)
     loaded = load_model(path)
-    np.testing.assert_allclose(loaded(_inputs()).numpy(), expected, atol=1e-5)
+    # Measured: identical (the same float32 weights through the same layers).
+    np.testing.assert_array_equal(loaded(_inputs()).numpy(), expected)
     for spec in (path, str(tmp_path)):  # evaluate.py --checkpoint: the folder, or one above it
         evaluated = load_eval_model(spec)
         assert evaluated.identity["kind"] == "stylizer"  # read as a Stylizer, not by signatures
@@ -86,8 +87,10 @@ def test_our_export_is_told_apart_and_still_evaluates(model, expected, tmp_path,
     assert evaluated.identity["kind"] == "saved_model"
     content, style = _inputs()
     stylized = evaluated.stylize(tf.constant(content), evaluated.bottleneck(tf.constant(style)))
-    # The current export runs the fast graph: 2.9e-5 from the Keras model measured on this
-    # random model (its norms amplify float32 rounding more than trained weights do).
-    np.testing.assert_allclose(stylized.numpy(), expected, atol=9e-5)
+    # Max abs from the Keras model, measured on this random model (its norms amplify float32
+    # rounding more than trained weights do): the current export runs the fast graph, 2.9e-5;
+    # the legacy one the Keras layers in a traced graph, 1.3e-5.
+    tolerance = {save_saved_model: 9e-5, save_legacy_saved_model: 4e-5}[writer]
+    np.testing.assert_allclose(stylized.numpy(), expected, rtol=0, atol=tolerance)
     hub_call = tf.saved_model.load(path)(tf.constant(content), tf.constant(style))[0]
-    np.testing.assert_allclose(hub_call.numpy(), expected, atol=9e-5)
+    np.testing.assert_allclose(hub_call.numpy(), expected, rtol=0, atol=tolerance)

@@ -3,7 +3,9 @@ import os
 import subprocess
 import sys
 
-from tests import ROOT, fake_data
+from tests import ROOT
+from tests.helpers import fake_data
+from tests.helpers.training import TINY
 
 TIMEOUT = 240  # seconds per subprocess (a tiny run takes ~30 s on 2 busy cores)
 
@@ -19,16 +21,14 @@ def write_records(root):
 
 
 def tiny_flags(records, train_dir, **overrides):
-    values = dict(train_dir=train_dir, style_dataset_file=records["style"],
-                  imagenet_data_dir=records["imagenet"], model_type="mobile",
-                  vgg_weights="random", predictor_weights="random", batch_size=2, image_size=32,
-                  train_steps=4, save_interval_steps=2, summary_interval_steps=2,
-                  log_interval_steps=1, random_style_image_size="false", seed=0)
+    """train.py's flags for training.TINY on `records` (4 steps: two checkpoints)."""
+    values = dict(TINY, train_dir=train_dir, style_dataset_file=records["style"],
+                  imagenet_data_dir=records["imagenet"], train_steps=4)
     values.update(overrides)
     flags = []
     for name, value in values.items():
-        if value in ("true", "false"):
-            flags.append(f"--{'' if value == 'true' else 'no'}{name}")
+        if isinstance(value, bool):
+            flags.append(f"--{'' if value else 'no'}{name}")
         else:
             flags.append(f"--{name}={value}")
     return flags

@@ -5,14 +5,18 @@ import tensorflow as tf
 from magenta_style.training.config import TrainConfig, validate
 
 SIZE = 32
+# The tests' one tiny training run, as TrainConfig values: in process (tiny_config), as train.py's
+# flags (train_cli.tiny_flags) and as tests/train_worker.py's JSON (test_preemption). Mobile model,
+# random loss network and predictor (no downloads), one style size (a random size per step would
+# be a new trace per step).
+TINY = dict(model_type="mobile", vgg_weights="random", predictor_weights="random", batch_size=2,
+            image_size=SIZE, train_steps=2, save_interval_steps=2, summary_interval_steps=2,
+            log_interval_steps=1, seed=0, random_style_image_size=False)
 
 
 def tiny_config(train_dir, **overrides):
-    values = dict(train_dir=str(train_dir), style_dataset_file=("unused",),
-                  imagenet_data_dir="unused", model_type="mobile", vgg_weights="random",
-                  predictor_weights="random", batch_size=2, image_size=SIZE, train_steps=2,
-                  save_interval_steps=2, summary_interval_steps=2, log_interval_steps=1, seed=0,
-                  random_style_image_size=False)
+    values = dict(TINY, train_dir=str(train_dir), style_dataset_file=("unused",),
+                  imagenet_data_dir="unused")
     values.update(overrides)
     return validate(TrainConfig(**values))
 

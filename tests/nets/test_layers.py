@@ -11,7 +11,7 @@ from magenta_style.nets.layers import (
     SamePadding2D,
 )
 from magenta_style.nets.vgg import VGGPreprocess
-from tests.layer_testing import run_layer_test
+from tests.helpers.layer_testing import run_layer_test
 
 RNG = np.random.RandomState(7)
 IMAGE = RNG.rand(2, 6, 7, 3).astype(np.float32)  # distinct B, H, W, C

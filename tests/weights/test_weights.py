@@ -2,6 +2,7 @@
 import importlib.util
 import os
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -9,8 +10,6 @@ import tensorflow as tf
 from magenta_style.errors import ModelSpecError
 from magenta_style.nets import kernel_forms, predictor
 from magenta_style.weights import load_model
-from magenta_style.weights.assign import _find_layer
-from magenta_style.weights.names import tf1_checkpoint_table
 from magenta_style.weights.pretrained import (
     CACHE_ENV,
     CONVERSION_VERSION,
@@ -21,8 +20,9 @@ from magenta_style.weights.released import (
     dequantize_onnx_model,
     read_tflite_convolutions,
 )
+from tests.helpers.models import guard_inputs, random_arrays, random_stylizer
 from tests.helpers.optional import require
-from tests.tf1_checkpoint import write_tf1_checkpoint
+from tests.helpers.tf1_checkpoint import write_model_checkpoint, write_tf1_checkpoint
 
 
 
@@ -45,21 +45,20 @@ CONTRACT_KERNELS = {"contract/conv1": [9, 9, 3, 32], "contract/conv2": [3, 3, 32
                     "contract/conv3": [3, 3, 64, 128]}
 
 
-def _full_model_variables(full, rng):
-    """{TF1 name: random array} for every variable of Magenta's full model, plus noise to ignore."""
-    arrays = {}
+def _full_model_variables(full, seed):
+    """{TF1 name: random array} for every variable of Magenta's full model, plus noise to ignore
+    (values: tests/helpers/models.random_arrays)."""
+    named_shapes = []
 
-    def add(name, shape, positive=False):
-        value = rng.normal(0.0, 0.1, shape).astype(np.float32)
-        arrays[name] = np.abs(value) + 0.5 if positive else value
+    def add(name, shape):
+        named_shapes.append((name, shape))
 
     backbone = full.style_predictor.get_layer("InceptionV3")
     for scope in predictor.inception_conv_scopes():
-        add(f"InceptionV3/{scope}/weights", backbone.get_layer(scope.replace("/", "_")).kernel.shape)
-        depth = arrays[f"InceptionV3/{scope}/weights"].shape[-1]
-        add(f"InceptionV3/{scope}/BatchNorm/beta", [depth])
-        add(f"InceptionV3/{scope}/BatchNorm/moving_mean", [depth])
-        add(f"InceptionV3/{scope}/BatchNorm/moving_variance", [depth], positive=True)
+        kernel_shape = backbone.get_layer(scope.replace("/", "_")).kernel.shape
+        add(f"InceptionV3/{scope}/weights", kernel_shape)
+        for statistic in ("beta", "moving_mean", "moving_variance"):
+            add(f"InceptionV3/{scope}/BatchNorm/{statistic}", kernel_shape[-1:])
     add("Conv/weights", [1, 1, 768, 100])
     add("Conv/biases", [100])
     for scope, depth in zip(NORMED, NORMED_DEPTHS):
@@ -68,15 +67,15 @@ def _full_model_variables(full, rng):
             add(f"style_params/transformer/{scope}/StyleNorm/{conv}/biases", [depth])
     for scope, shape in CONTRACT_KERNELS.items():
         add(f"transformer/{scope}/weights", shape)
-        add(f"transformer/{scope}/BatchNorm/beta", shape[-1:])
-        add(f"transformer/{scope}/BatchNorm/moving_mean", shape[-1:])
-        add(f"transformer/{scope}/BatchNorm/moving_variance", shape[-1:], positive=True)
+        for statistic in ("beta", "moving_mean", "moving_variance"):
+            add(f"transformer/{scope}/BatchNorm/{statistic}", shape[-1:])
     for scope, shape in NORMED_KERNELS.items():
         add(f"transformer/{scope}/weights", shape)
     # Present in real checkpoints, must be ignored:
     add("transformer/contract/conv1/weights/Adam", [9, 9, 3, 32])
     add("transformer/contract/conv1/weights/Adam_1", [9, 9, 3, 32])
     add("vgg_16/conv1/conv1_1/weights", [3, 3, 3, 64])
+    arrays = random_arrays(named_shapes, seed)
     arrays["beta1_power"] = np.float32(0.9)
     arrays["global_step"] = np.int64(1000)
     return arrays
@@ -86,7 +85,7 @@ def _full_model_variables(full, rng):
 def full_checkpoint(tmp_path_factory):
     from magenta_style.nets.stylizer import build_stylizer
 
-    arrays = _full_model_variables(build_stylizer("full"), np.random.default_rng(0))
+    arrays = _full_model_variables(build_stylizer("full"), seed=0)
     directory = tmp_path_factory.mktemp("magenta")
     prefix = write_tf1_checkpoint(directory / "model.ckpt", arrays)
     return prefix, arrays
@@ -172,10 +171,33 @@ def test_tf1_checkpoint_transfer_output_matches_numpy(full_checkpoint, imported_
     bottleneck = rng.normal(0, 1, (1, 100)).astype(np.float32)
     ours = imported_full.stylize(tf.constant(content), tf.constant(bottleneck)).numpy()
     expected = _np_transfer(content, bottleneck.astype(np.float64), v)
-    np.testing.assert_allclose(ours, expected, atol=2e-4)
-    # And the predictor path end to end: bottleneck of the imported model feeds the same head.
-    style = rng.random((1, 80, 80, 3)).astype(np.float32)
-    assert imported_full.style_bottleneck(tf.constant(style)).shape == (1, 100)
+    assert expected.std() > 0.1  # measured 0.26: the picture shows every weight
+    np.testing.assert_allclose(ours, expected, rtol=0, atol=2e-5)  # measured 5.4e-6
+
+
+def test_tf1_checkpoint_predictor_matches_numpy_at_both_ends(full_checkpoint, imported_full):
+    """The predictor's first layer (3x3 stride-2 VALID conv, BatchNorm without scale at slim's
+    epsilon 1e-3, ReLU6) and its head (spatial mean, 1x1 conv with bias) in numpy; the layers
+    between them are tested by tests/reference/test_stylize_parity.py against Magenta's graph."""
+    _, v = full_checkpoint
+    style = np.random.default_rng(2).random((1, 80, 80, 3)).astype(np.float32)
+    backbone = imported_full.style_predictor.get_layer("InceptionV3")
+    first = keras.Model(backbone.input, backbone.get_layer("Conv2d_1a_3x3_relu6").output)
+    kernel, bn = v["InceptionV3/Conv2d_1a_3x3/weights"], "InceptionV3/Conv2d_1a_3x3/BatchNorm/"
+    expected = np.zeros((1, 39, 39, 32))
+    for i in range(3):
+        for j in range(3):
+            expected += style[:, i:i + 77:2, j:j + 77:2].astype(np.float64) @ kernel[i, j]
+    expected = (expected - v[bn + "moving_mean"]) / np.sqrt(v[bn + "moving_variance"] + 1e-3)
+    expected = np.clip(expected + v[bn + "beta"], 0, 6)
+    assert expected.std() > 0.1  # not a flat or fully clipped map
+    np.testing.assert_allclose(first(style).numpy(), expected, rtol=0, atol=2e-6)  # 6.7e-7
+
+    features = backbone(style).numpy().astype(np.float64)  # [1, 3, 3, 768]
+    bottleneck = features.mean(axis=(1, 2)) @ v["Conv/weights"][0, 0] + v["Conv/biases"]
+    assert features.std() > 0.1 and bottleneck.std() > 0.1
+    np.testing.assert_allclose(imported_full.style_bottleneck(tf.constant(style)).numpy(),
+                               bottleneck, rtol=0, atol=6e-6)  # measured 2.1e-6
 
 
 def test_tf1_checkpoint_missing_or_misshaped_variable_is_named(full_checkpoint, tmp_path):
@@ -199,26 +221,20 @@ def test_not_a_stylization_checkpoint(tmp_path):
 
 
 def test_mobile_tf1_checkpoint_round_trip(tmp_path):
-    """A distilled MobileNetV2 checkpoint: slim names, BatchNorm with gamma, alpha from the kernel."""
-    from magenta_style.nets.stylizer import build_stylizer
-
-    rng = np.random.default_rng(2)
-    source = build_stylizer("mobile")
-    for variable in source.weights:  # non-trivial values everywhere
-        variable.assign(rng.uniform(0.5, 1.5, variable.shape).astype(np.float32))
-    arrays = {}
-    for part, layer_name, kind, names in tf1_checkpoint_table("mobile", 0.25):
-        layer = _find_layer(source, part, layer_name)  # pylint: disable=protected-access
-        values = [w.numpy() for w in layer.weights]
-        if kind == "dense":
-            values[0] = values[0][None, None]
-        arrays.update(zip(names, values))
-    assert "MobilenetV2/expanded_conv_16/depthwise/depthwise_weights" in arrays
-    assert "MobilenetV2/Conv_1/BatchNorm/gamma" in arrays
-    prefix = write_tf1_checkpoint(tmp_path / "model.ckpt", arrays)
+    """A distilled MobileNetV2 checkpoint: slim names, BatchNorm with gamma, alpha from the
+    kernel. The source model's pictures depend on the style (random_stylizer's guard), so a
+    weight that lands in the wrong place, or not at all, shows in the picture."""
+    source = random_stylizer("mobile", seed=2)
+    prefix = write_model_checkpoint(tmp_path / "model.ckpt", source, "mobile")
+    names = dict(tf.train.list_variables(prefix))
+    assert names["MobilenetV2/expanded_conv_16/depthwise/depthwise_weights"] == [3, 3, 960, 1]
+    assert "MobilenetV2/Conv_1/BatchNorm/gamma" in names
+    assert names["mobilenet_conv/Conv/weights"] == [1, 1, 1280, 100]  # Dense kernels as 1x1 convs
     imported = load_model(prefix)
-    content, style = tf.random.uniform([1, 32, 32, 3]), tf.random.uniform([1, 64, 64, 3])
-    np.testing.assert_allclose(imported((content, style)), source((content, style)), atol=1e-5)
+    assert imported.alpha == 0.25  # read from the transfer network's kernel depths
+    inputs = guard_inputs()
+    for style in inputs[1:]:  # measured: identical (the same float32 values, the same layers)
+        np.testing.assert_array_equal(imported((inputs[0], style)), source((inputs[0], style)))
 
 
 # --- the released mobile model ---------------------------------------------

@@ -4,12 +4,12 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 from tests import ROOT
+from tests.helpers.network import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # The fake camera; and no way out of loopback, so a page that asks for an outside URL (seen by
@@ -20,12 +20,6 @@ CHROMIUM_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-
                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"]
 START_TIMEOUT_S = 300
 READY = "magenta-stylize-web: serving "
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager

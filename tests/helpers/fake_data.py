@@ -180,21 +180,3 @@ def make_image_folder(root, classes=("n01440764", "n01443537"), per_class=3, siz
             seed += 1
             _write_jpeg(os.path.join(root, synset, f"{synset}_{index}.JPEG"), size, seed)
     return root
-
-
-def spread_transfer_weights(model, seed=0):
-    """Redraws a Stylizer's transfer-network weights with a realistic spread, in place.
-
-    The initializer's N(0, 0.01) kernels make every instance norm divide tiny activations by
-    sqrt(epsilon), which amplifies float rounding ~300x per layer; trained weights do not.
-    BatchNorm statistics are redrawn too, so every layer shows in the output. Returns model.
-    """
-    rng = np.random.default_rng(seed)
-    for weight in model.transfer_network.weights:
-        if "moving_variance" in weight.path:
-            weight.assign(rng.uniform(0.5, 2.0, weight.shape).astype(np.float32))
-        elif "kernel" in weight.path:
-            weight.assign(rng.normal(0.0, 0.1, weight.shape).astype(np.float32))
-        else:
-            weight.assign(rng.normal(0.0, 0.3, weight.shape).astype(np.float32))
-    return model

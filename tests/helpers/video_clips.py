@@ -10,12 +10,12 @@ import fractions
 
 import numpy as np
 
+from tests.helpers.images import photo
+
 
 def astronaut():
     """skimage.data.astronaut() as float32 [512, 512, 3] in [0, 1]."""
-    from skimage import data
-
-    return data.astronaut().astype(np.float32) / 255.0
+    return photo(512, 512, "astronaut").astype(np.float32) / 255.0
 
 
 def _bilinear(image, ys, xs):

@@ -36,14 +36,17 @@ def write_model_checkpoint(prefix, model, model_type):
 
 
 def slim_vgg_arrays(network, seed):
-    """Random {slim name: array} of a whole slim `vgg_16` / `vgg_19` checkpoint."""
+    """Random {slim name: float32 array} of a whole slim `vgg_16` / `vgg_19` checkpoint, drawn
+    as tests/helpers/models.randomize_weights draws (He-normal kernels, small biases)."""
     from magenta_style.nets import vgg  # pylint: disable=import-outside-toplevel
-    rng = np.random.RandomState(seed)
+    from tests.reference.reference_job import random_tf1_value  # pylint: disable=import-outside-toplevel
+    rng = np.random.default_rng(seed)
     arrays, in_channels = {}, 3
     for scope, _ in vgg.conv_layer_names(network):
         depth = vgg.BLOCK_DEPTHS[int(scope.split("/")[1][4:]) - 1]
-        arrays[f"{scope}/weights"] = rng.randn(3, 3, in_channels, depth).astype(np.float32)
-        arrays[f"{scope}/biases"] = rng.randn(depth).astype(np.float32)
+        for name, shape in ((f"{scope}/weights", (3, 3, in_channels, depth)),
+                            (f"{scope}/biases", (depth,))):
+            arrays[name] = random_tf1_value(name, shape, rng).astype(np.float32)
         in_channels = depth
     return arrays
 
