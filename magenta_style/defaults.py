@@ -77,6 +77,9 @@ SAVE_INTERVAL_STEPS = 1000
 SUMMARY_INTERVAL_STEPS = 100
 LOG_INTERVAL_STEPS = 10  # console progress line
 MAX_CHECKPOINTS_TO_KEEP = 5
+# A train_dir on an object store (gs://, ...) cannot be locked (training/run_lock.py): refused
+# unless the run says it is the only one there.
+ALLOW_UNLOCKED_TRAIN_DIR = False
 NUM_SUMMARY_IMAGES = 3  # images per TensorBoard image summary
 DISTILL_BOTTLENECK_WEIGHT = 1.0  # weight of the L2 bottleneck regression (SPEC 1.3)
 
@@ -122,6 +125,13 @@ FULL_MODEL_URL = ("https://storage.googleapis.com/download.magenta.tensorflow.or
                   "arbitrary_style_transfer.tar.gz")
 FULL_MODEL_ARCHIVE = "arbitrary_style_transfer.tar.gz"
 DOWNLOAD_TIMEOUT_S = 60.0  # per network read, not the whole download
+# A download that fails for a reason that may pass (no connection, a timeout, a cut, HTTP 5xx)
+# is tried this many times in all, waiting DOWNLOAD_BACKOFF_S, then twice that, ... between.
+DOWNLOAD_TRIES = 3
+DOWNLOAD_BACKOFF_S = 1.0
+# Where Keras' ImageNet weight files (VGG-16 / VGG-19 loss networks, Inception-v3 / MobileNetV2
+# backbones) are downloaded from ($MAGENTA_STYLE_KERAS_WEIGHTS_URL overrides it, for a mirror).
+KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
 STYLIZE_MODEL = PRETRAINED_MOBILE
 STYLIZE_IMAGE_SIZE = 0  # shorter side of the content; 0 keeps its own size (full resolution)
 STYLIZE_OUTPUT_FORMAT = "png"
@@ -129,6 +139,10 @@ STYLIZE_OUTPUT_FORMAT = "png"
 # (exact: whole-image instance-norm statistics, inference/tiled.py); 0 never tiles. 512 keeps
 # the full model at 12 MP under 3 GB (1024: 3.0 GB, no faster; BENCHMARKS.md).
 STYLIZE_TILE_SIZE = 512
+# Photos stylized at their own size (--image_size=0) may have this many pixels: 100 MP is
+# measured within 6 GB with the mobile model (BENCHMARKS.md, "Phone photos"); larger ones are
+# refused before decoding (a smaller --image_size takes them).
+STYLIZE_MAX_PIXELS = 100_000_000
 STYLIZE_PRECISIONS = ("float32", "bfloat16")  # of magenta-stylize's transfer network (inference/fast.py)
 STYLIZE_PRECISION = "float32"  # exact; bfloat16 is faster, ~50 dB PSNR from float32
 INTERPOLATION_WEIGHTS = (1.0,)  # 1.0 = the full style (SPEC 6, identity interpolation)
@@ -182,29 +196,11 @@ WEB_SHORTER_SIDE = 720  # the page's default "chosen shorter side"
 WEB_WEBCAM_SIZE = (640, 480)  # what the live webcam asks the camera for (width, height)
 WEB_WEBCAM_SIDE = 480  # shorter side live webcam frames are stylized at (larger ones shrink)
 WEB_TEMP_FILE_AGE_S = 600  # the app's own temporary files older than this are deleted
-# Engines of magenta-stylize / magenta-stylize-video / the web app (inference/engines.py).
+# Engines of magenta-stylize / magenta-stylize-video / the web app (inference/engines.py's
+# table, in this order).
 STYLIZE_ENGINES = ("auto", "tf", "litert")
 STYLIZE_ENGINE = "auto"
-# --engine=auto: LiteRT for the style predictor and every untiled content image with fewer
-# than AUTO_ENGINE_TF_MIN_PIXELS pixels (None: no limit), TensorFlow for tiled images (tiles
-# need it) and --precision=bfloat16. Measurements behind it (float32, batch 1, 2 threads;
-# min / median ms of interleaved calls):
-#   - issue #24's AMD EPYC (AVX-512, no AMX), quiet, at 384 x 384 against the peer's int8 ONNX
-#     model: LiteRT float 0.48x, TF fast graph 0.68x; style predictor LiteRT 0.63x, TF 1.55x.
-#   - an Intel VM with AMX, under load (2 cores shared by ~6 jobs; rough), 5 rounds:
-#     transfer  256: TF 19 / 23, LiteRT 26 / 34;  384: TF 33 / 45, LiteRT 53 / 72;
-#               768: TF 111 / 163, LiteRT 209 / 304;  1000: TF 185 / 275, LiteRT 372 / 555;
-#     predictor 256: TF 12.7 / 13.8, LiteRT 4.6 / 8.2.
-#   - Start-up: TensorFlow costs ~8-10 s per process before the first image (import 5 s,
-#     model 2.7 s, tracing 1.4 s on the EPYC); the cached LiteRT files ~0.1 s.
-# Where TF is the faster one per image (the AMX VM), it saves 20-190 ms per image at
-# 256-1000 px, which pays for its start-up only after ~50-400 images in one process: LiteRT
-# is the fastest engine for every job a single CLI process sees, at every untiled size.
-AUTO_ENGINE_TF_MIN_PIXELS = None
-# --engine=auto on a job whose size is known up front (a video: frames x frame pixels): TF's
-# start-up (~6 s) pays for itself where its graph is faster per pixel than LiteRT's. Of the
-# CPUs measured, that is the one with AMX (Intel Xeon, quiet, 2 threads, interleaved medians:
-# transfer at 384 34 vs 51 ms, at 1024 188 vs 414 ms; 720p video 4.27 vs 2.96 frames/s), saving
-# 0.11-0.21 us per pixel, so from ~50 megapixels of work; on the AMD EPYC without AMX LiteRT is
-# the faster one per image too (0.48x vs 0.68x the peer at 384), so auto stays on LiteRT there.
+# --engine=auto on a job whose size is known up front (a video: frames x frame pixels) takes
+# TensorFlow from this many pixels of work, on a CPU where its graph is faster per pixel than
+# LiteRT's (with AMX): there its ~6 s start-up is paid back (BENCHMARKS.md, "Engines").
 AUTO_ENGINE_TF_WORK_PIXELS = 50_000_000

@@ -3,19 +3,25 @@
 Every place that runs a .tflite file goes through `load_interpreter` (tf.lite is kept for
 conversion only: `tf.lite.Interpreter` is deprecated). Float models run through XNNPACK,
 which LiteRT applies by default. Tensors are found by the released pair's names
-(export/signatures.py), so this runs Magenta's released files, export.py's and the LiteRT
-engine's (inference/engines.py) alike.
+(below), so this runs Magenta's released files, export.py's and the LiteRT engine's
+(inference/litert_engine.py) alike.
 """
 import numpy as np
 
 from magenta_style import defaults
 from magenta_style.errors import ModelSpecError
 
-# The released pair's tensor names (export/signatures.py re-exports them).
+# The released pair's tensor names (SPEC 6).
 STYLE_IMAGE = "style_image"
 CONTENT_IMAGE = "content_image"
 BOTTLENECK = "mobilenet_conv/Conv/BiasAdd"
 STYLIZED = "transformer/expand/conv3/conv/Sigmoid"
+# (our signature key, released tensor name), in the released input / output order: how the
+# converted files' tensors are renamed (inference/tflite_graphs.rename_io_tensors).
+PREDICT_INPUTS = (("style_image", STYLE_IMAGE),)
+PREDICT_OUTPUTS = (("style_bottleneck", BOTTLENECK),)
+TRANSFER_INPUTS = (("content_image", CONTENT_IMAGE), ("style_bottleneck", BOTTLENECK))
+TRANSFER_OUTPUTS = (("stylized_image", STYLIZED),)
 
 
 def load_interpreter(path, num_threads=defaults.EXPORT_NUM_THREADS, allocate=True):

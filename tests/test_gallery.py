@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from magenta_style import gallery
-from magenta_style.cli.stylize_files import expand_paths
+from magenta_style.cli.common_flags import expand_paths
 from magenta_style.errors import UsageError
 
 

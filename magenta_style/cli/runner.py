@@ -20,7 +20,7 @@ import tempfile
 
 from absl import app, flags, logging
 
-from magenta_style.errors import MagentaStyleError, UsageError
+from magenta_style.errors import MagentaStyleError, UsageError, describe_error
 
 # Errors that mean "bad input", reported as one line (exit 1), not a traceback.
 USER_ERRORS = (MagentaStyleError, OSError)
@@ -113,16 +113,6 @@ def quiet_native_notices():
     return captured_stderr() if QUIET else contextlib.nullcontext()
 
 
-def describe_error(error):
-    """One line for a user error: an OSError as 'PATH: reason', not '[Errno 17] ...'."""
-    if isinstance(error, OSError) and error.strerror:
-        where = error.filename if error.filename is not None else ""
-        if error.filename2 is not None:
-            where += f" -> {error.filename2}"
-        return f"{where}: {error.strerror}" if where else error.strerror
-    return str(error)
-
-
 def check_output_dir(path, flag):
     """UsageError unless `path` is a directory or can be made one (no file in the way)."""
     current = os.path.abspath(path)
@@ -136,18 +126,47 @@ def check_output_dir(path, flag):
         raise UsageError(f"--{flag}={path}: exists and is not a directory{where}")
 
 
+HELP_FLAGS = ("--help", "-help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml")
+
+
 def _one_line_parser(argv):
     try:
         return flags.FLAGS(argv)
+    except SystemExit as stop:  # absl exits 1 after printing the help that was asked for
+        if stop.code == 1 and any(arg.split("=", 1)[0] in HELP_FLAGS for arg in argv[1:]):
+            sys.exit(0)
+        raise
     except flags.Error as error:
         message = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
         print(f"{os.path.basename(argv[0])}: error: {message}", file=sys.stderr)
         sys.exit(2)
 
 
+SHARED_FLAG_MODULES = ("magenta_style.cli.common_flags",)
+
+
+def adopt_help(main):
+    """Makes --help / --helpshort describe the module that defines `main` and list its flags
+    (and the shared ones it declared through cli/common_flags.py). absl shows the docstring of
+    __main__ and the flags registered under sys.argv[0]: for a console script, __main__ is
+    pip's entry-point stub, which has neither."""
+    main_module = sys.modules["__main__"]
+    if main.__module__ != "__main__" and not main_module.__doc__:
+        main_module.__doc__ = sys.modules[main.__module__].__doc__
+    adopted = {flag.name for flag in flags.FLAGS.get_key_flags_for_module(sys.argv[0])}
+    for module in (main.__module__, *SHARED_FLAG_MODULES):
+        for flag in flags.FLAGS.get_key_flags_for_module(module):
+            if flag.name not in adopted:
+                flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+                adopted.add(flag.name)
+
+
 def run(main):
     """app.run(main) with one-line flag errors (exit 2) and user errors (exit 1, or the
-    error's `exit_code`); absl's INFO lines only with --verbosity."""
+    error's `exit_code`); absl's INFO lines only with --verbosity; --help that lists the
+    script's flags (adopt_help)."""
+    adopt_help(main)
+
     def guarded(argv):
         if not flags.FLAGS["verbosity"].present:
             logging.set_verbosity(logging.WARNING)

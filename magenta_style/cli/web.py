@@ -10,7 +10,7 @@ API endpoint. Listens on 127.0.0.1 unless --host says otherwise; any other host 
 from absl import flags
 
 from magenta_style import defaults
-from magenta_style.cli import runner
+from magenta_style.cli import common_flags, runner
 from magenta_style.errors import UsageError
 
 FLAGS = flags.FLAGS
@@ -19,15 +19,11 @@ flags.DEFINE_string("host", defaults.WEB_HOST,
                     "and --password.")
 flags.DEFINE_integer("port", defaults.WEB_PORT, "Port to listen on.", lower_bound=1,
                      upper_bound=65535)
-flags.DEFINE_string("model", defaults.STYLIZE_MODEL,
-                    "The page's model: any magenta-stylize --model spec.")
-flags.DEFINE_enum("engine", defaults.STYLIZE_ENGINE, list(defaults.STYLIZE_ENGINES),
-                  "What runs the page's models: litert, tf or auto (see magenta-stylize "
-                  "--engine).")
 flags.DEFINE_string("styles_dir", None,
                     "A folder whose images join the gallery, named by their file names.")
 flags.DEFINE_string("username", None, "Login name (required off loopback).")
 flags.DEFINE_string("password", None, "Login password (required off loopback).")
+common_flags.define_engine_flags()
 
 
 def main(argv):
@@ -36,7 +32,8 @@ def main(argv):
     from magenta_style.web.app import serve
 
     serve(FLAGS.model, host=FLAGS.host, port=FLAGS.port, styles_dir=FLAGS.styles_dir,
-          username=FLAGS.username, password=FLAGS.password, engine=FLAGS.engine)
+          username=FLAGS.username, password=FLAGS.password, engine=FLAGS.engine,
+          precision=FLAGS.precision, tile_size=FLAGS.tile_size)
     return 0
 
 

@@ -5,10 +5,11 @@ import tensorflow as tf
 
 from magenta_style import defaults
 from magenta_style.evaluation.loop import EvaluationError
-from magenta_style.evaluation.reports import files_fingerprint, weights_fingerprint
+from magenta_style.evaluation.reports import weights_fingerprint
+from magenta_style.fingerprints import tree_digest
 from magenta_style.weights import load_model
 from magenta_style.weights.hub import is_exported_by_us, is_saved_model
-from magenta_style.weights.run_dir import checkpoint_step, is_train_dir
+from magenta_style.weights.run_dir import checkpoint_step, is_train_dir, load_train_dir_checkpoint
 
 
 
@@ -82,7 +83,7 @@ def from_saved_model(path):
         outputs = transfer(**{content_input: content, bottleneck_input: bottleneck})
         return _single_output(outputs, "stylized_image")
     return EvalModel(bottleneck_fn, stylize_fn,
-                     {"kind": "saved_model", "files_sha256": files_fingerprint(path)})
+                     {"kind": "saved_model", "files_sha256": tree_digest(path, gfile=True)})
 
 
 
@@ -107,7 +108,8 @@ def load_eval_model(spec):
         return model
     identity = {"spec": spec}
     if is_train_dir(spec):
-        checkpoint = tf.train.latest_checkpoint(spec)
-        identity.update(checkpoint=os.path.basename(checkpoint or ""),
-                        step=checkpoint_step(checkpoint))
+        # The checkpoint actually loaded: a damaged newest one is skipped (with a warning).
+        model, checkpoint = load_train_dir_checkpoint(spec)
+        identity.update(checkpoint=os.path.basename(checkpoint), step=checkpoint_step(checkpoint))
+        return from_stylizer(model, identity)
     return from_stylizer(load_model(saved_model or spec), identity)

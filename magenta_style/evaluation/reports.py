@@ -43,18 +43,6 @@ def weights_fingerprint(variables):
     return digest.hexdigest()
 
 
-def files_fingerprint(directory):
-    """sha256 hex of every file below `directory` (relative names and bytes, sorted)."""
-    digest = hashlib.sha256()
-    for root, _, names in sorted(tf.io.gfile.walk(directory)):
-        for name in sorted(names):
-            path = os.path.join(root, name)
-            digest.update(os.path.relpath(path, directory).encode())
-            with tf.io.gfile.GFile(path, "rb") as stream:
-                digest.update(stream.read())
-    return digest.hexdigest()
-
-
 def _text(value):
     value = value.numpy()
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else int(value)

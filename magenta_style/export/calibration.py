@@ -6,7 +6,6 @@ import numpy as np
 import tensorflow as tf
 
 from magenta_style import image_io
-from magenta_style.data.discovery import IMAGE_EXTENSIONS
 from magenta_style.data.image_ops import preprocess_content_image
 from magenta_style.data.pipelines import content_dataset, style_dataset
 from magenta_style.errors import DataError
@@ -61,7 +60,7 @@ def builtin_images(count, size, seed=0, first=0):
 
 def _image_files(pattern):
     paths = sorted(glob.glob(pattern))
-    return [p for p in paths if os.path.splitext(p)[1].lower() in IMAGE_EXTENSIONS]
+    return [p for p in paths if os.path.splitext(p)[1].lower() in image_io.IMAGE_EXTENSIONS]
 
 
 def load_representative_images(sources, kind, count, size):

@@ -10,7 +10,7 @@ head, the bottleneck) are tracked by the module so that they are saved with it.
 import tensorflow as tf
 
 from magenta_style import defaults
-from magenta_style.export.signatures import _image_spec
+from magenta_style.inference.tflite_graphs import image_spec
 from magenta_style.inference import fast
 from magenta_style.inference.fast_predictor import folded_graph
 
@@ -44,23 +44,23 @@ class StylizerModule(tf.Module):
             lambda: fast.stylize_graph(self._kernels, content_image, params,
                                        norm=fast.batched_instance_norm))
 
-    @tf.function(input_signature=[_image_spec("content_image"), _image_spec("style_image")],
+    @tf.function(input_signature=[image_spec("content_image"), image_spec("style_image")],
                  autograph=False)
     def __call__(self, content_image, style_image):
         return [self._transfer(content_image, self._predict(style_image))]
 
-    @tf.function(input_signature=[_image_spec("content_image"), _image_spec("style_image")],
+    @tf.function(input_signature=[image_spec("content_image"), image_spec("style_image")],
                  autograph=False)
     def serve(self, content_image, style_image):
         """serving_default: {'stylized_image': [B, H, W, 3]}."""
         return {"stylized_image": self.__call__(content_image, style_image)[0]}
 
-    @tf.function(input_signature=[_image_spec("style_image")], autograph=False)
+    @tf.function(input_signature=[image_spec("style_image")], autograph=False)
     def predict_style(self, style_image):
         """{'style_bottleneck': [B, 100]}."""
         return {"style_bottleneck": self._predict(style_image)}
 
-    @tf.function(input_signature=[_image_spec("content_image"),
+    @tf.function(input_signature=[image_spec("content_image"),
                                   tf.TensorSpec([None, None], tf.float32, name="style_bottleneck")],
                  autograph=False)
     def transfer(self, content_image, style_bottleneck):

@@ -1,26 +1,13 @@
 """TFLite conversion of the style predict / transfer pair, with the released tensor names."""
 import collections
 import re
-import tempfile
 
-import keras
 import tensorflow as tf
 
 from magenta_style import defaults
 from magenta_style.errors import ExportError, UsageError
-from magenta_style.export.signatures import (
-    BOTTLENECK,
-    CONTENT_IMAGE,
-    PREDICT_INPUTS,
-    PREDICT_OUTPUTS,
-    STYLE_IMAGE,
-    STYLIZED,
-    TRANSFER_INPUTS,
-    TRANSFER_OUTPUTS,
-    _image_spec,
-)
-from magenta_style.inference import fast, fast_predictor
-from magenta_style.litert import load_interpreter, run_tflite_pair  # noqa: F401  (re-exported)
+from magenta_style.inference.tflite_graphs import as_text, rename_io_tensors, tflite_converter
+from magenta_style.litert import PREDICT_INPUTS, PREDICT_OUTPUTS, TRANSFER_INPUTS, TRANSFER_OUTPUTS
 from magenta_style.weights.names import released_bias_name, released_weight_names
 
 TFLITE_VARIANTS = {"tflite_float": "float", "tflite_fp16": "fp16", "tflite_dynamic": "dynamic",
@@ -31,43 +18,6 @@ def tflite_filenames(export_format):
     """'tflite_int8' -> ('style_predict_int8.tflite', 'style_transfer_int8.tflite')."""
     variant = TFLITE_VARIANTS[export_format]
     return f"style_predict_{variant}.tflite", f"style_transfer_{variant}.tflite"
-
-
-def write_tflite_source(model, directory, style_image_size, content_image_size,
-                        folded_predictor=False):
-    """SavedModel with fixed-shape endpoints `predict` and `transfer` for the converter.
-
-    Keras' ExportArchive tracks the variables so that the converter freezes
-    them into constants (a plain tf.Module leaves VAR_HANDLE ops behind).
-    The transfer network is inference/fast.py's equivalent graph in TFLite
-    built-ins, its kernels (read from the model now) in nets/kernel_forms.py's
-    forms. content_image_size (style_image_size) 0 leaves H, W of the content (style) input
-    unknown. folded_predictor: the predictor with its BatchNorms folded
-    (inference/fast_predictor.py; its weights then keep the converter's names).
-    """
-    dim = model.bottleneck_dim
-    content_size = content_image_size or None
-    style_bottleneck = (fast_predictor.folded_graph(model.style_predictor) if folded_predictor
-                        else model.style_bottleneck)
-    kernels = fast.InferenceKernels(model)
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-
-    def predict(style_image):
-        return {"style_bottleneck": tf.reshape(style_bottleneck(style_image), [1, 1, 1, dim])}
-
-    def transfer(content_image, style_bottleneck):
-        params = model.style_params(tf.reshape(style_bottleneck, [1, dim]))[0]
-        return {"stylized_image": fast.stylize_graph(
-            kernels, content_image, params, norm=fast.moments_instance_norm)}
-
-    archive.add_endpoint("predict", predict,
-                         input_signature=[_image_spec("style_image", 1, style_image_size or None)])
-    archive.add_endpoint("transfer", transfer, input_signature=[
-        _image_spec("content_image", 1, content_size),
-        tf.TensorSpec([1, 1, 1, dim], tf.float32, name="style_bottleneck")])
-    archive.write_out(directory, verbose=False)
-    return directory
 
 
 def tflite_operators(model_bytes):
@@ -89,36 +39,6 @@ def custom_operators(model_bytes):
     return sorted({(code.customCode or b"").decode() for code in model.operatorCodes
                    if schema_util.get_builtin_code_from_operator_code(code)
                    == schema.BuiltinOperator.CUSTOM})
-
-
-def rename_io_tensors(model_bytes, inputs, outputs):
-    """Gives the signature's inputs / outputs the released names and order.
-
-    inputs, outputs: [(signature key, tensor name)]; subgraph 0's inputs and
-    outputs become exactly these tensors in this order (what
-    `Interpreter.get_input_details()` lists).
-    """
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_bytes))
-    subgraph, signature = model.subgraphs[0], model.signatureDefs[0]
-
-    def assign(entries, tensor_maps):
-        index = {_text(t.name): t.tensorIndex for t in tensor_maps}
-        missing = [key for key, _ in entries if key not in index]
-        if missing:
-            raise ExportError(f"converted model lacks signature tensor(s) {missing}")
-        for key, name in entries:
-            subgraph.tensors[index[key]].name = name.encode()
-        return [index[key] for key, _ in entries]
-
-    subgraph.inputs = assign(inputs, signature.inputs)
-    subgraph.outputs = assign(outputs, signature.outputs)
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
-
-
-def _text(value):
-    return value.decode() if isinstance(value, bytes) else value
 
 
 WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
@@ -175,15 +95,15 @@ def rename_weight_tensors(model_bytes, alpha):
     claimed = {}
     for op in weight_ops:
         weight = constant(op, 1)
-        layers = (_keras_layers_in(_text(tensors[op.outputs[0]].name), names)
-                  | _keras_layers_in(_text(tensors[weight].name), names))
+        layers = (_keras_layers_in(as_text(tensors[op.outputs[0]].name), names)
+                  | _keras_layers_in(as_text(tensors[weight].name), names))
         if len(layers) != 1:
             continue  # not a layer of the released model (or an ambiguous name: left alone)
         layer = layers.pop()
         if layer in claimed:
-            raise ExportError(f"TFLite ops {claimed[layer]!r} and {_text(tensors[weight].name)!r} "
+            raise ExportError(f"TFLite ops {claimed[layer]!r} and {as_text(tensors[weight].name)!r} "
                               f"both come from Keras layer {layer}")
-        claimed[layer] = _text(tensors[weight].name)
+        claimed[layer] = as_text(tensors[weight].name)
         for index, name in ((weight, names[layer]), (constant(op, 2), released_bias_name(names[layer]))):
             if index >= 0 and users[index] == 1:
                 tensors[index].name = name.encode()
@@ -204,9 +124,7 @@ def convert_tflite(source_dir, signature_key, export_format, representative=None
     Built-in ops only: the converter fails on ops needing Flex.
     """
     def converter():
-        result = tf.lite.TFLiteConverter.from_saved_model(source_dir, signature_keys=[signature_key])
-        result.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        return result
+        return tflite_converter(source_dir, signature_key)
 
     conv = converter()
     if export_format == "tflite_fp16":
@@ -268,18 +186,3 @@ def tflite_pair(model, source_dir, export_format, calibration=None,
         if custom:
             raise ExportError(f"{name}: needs non-builtin ops {', '.join(custom)}")
     return pair
-
-
-def engine_pair(model):
-    """(predict bytes, transfer bytes): the LiteRT engine's float32 pair (inference/engines.py).
-
-    Both resizable (H, W unknown), the released tensor names and order; the transfer model is
-    inference/fast.py's formulation, the predictor the folded one. Equal to the Keras model to
-    float32 rounding (~1e-5), at any size.
-    """
-    with tempfile.TemporaryDirectory(prefix="magenta_style_litert_") as directory:
-        write_tflite_source(model, directory, 0, 0, folded_predictor=True)
-        predict = convert_tflite(directory, "predict", "tflite_float")
-        transfer = convert_tflite(directory, "transfer", "tflite_float")
-    return (rename_io_tensors(predict, PREDICT_INPUTS, PREDICT_OUTPUTS),
-            rename_io_tensors(transfer, TRANSFER_INPUTS, TRANSFER_OUTPUTS))

@@ -10,11 +10,8 @@ import tensorflow as tf
 from magenta_style import defaults, image_io
 from magenta_style.export.calibration import builtin_images
 from magenta_style.export.saved_model import SAVED_MODEL_DIR
-from magenta_style.export.tflite import (
-    load_interpreter,
-    run_tflite_pair,
-    tflite_filenames,
-)
+from magenta_style.export.tflite import tflite_filenames
+from magenta_style.litert import load_interpreter, run_tflite_pair
 
 VERIFICATION_TABLE = "verification.txt"
 

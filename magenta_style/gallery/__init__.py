@@ -9,10 +9,10 @@ import dataclasses
 import os
 
 from magenta_style.errors import UsageError
+from magenta_style.image_io import IMAGE_EXTENSIONS
 
 PREFIX = "gallery:"
 FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "styles")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 # name -> where it comes from and its licence (the file is styles/<name>.jpg).
 CREDITS = {
     "stain": "scikit-image data.immunohistochemistry(): IHC stain of colonic glands, Center for "

@@ -1,7 +1,7 @@
 """Stylizing video: frames in batches with one style, stabilized over time.
 
     frames = (np.asarray(picture) for picture in my_frames)        # uint8 [H, W, 3]
-    for stylized in stylize_video(model, frames, style_bottleneck):  # uint8 [H, W, 3]
+    for stylized in stylize_video(engine, frames, style_bottleneck):  # uint8 [H, W, 3]
         ...
 
 `stylize_video` takes any iterator of RGB frames and yields stylized frames;
@@ -126,18 +126,7 @@ def _as_float(frame):
     return frame.astype(np.float32) / 255.0 if frame.dtype == np.uint8 else frame.astype(np.float32)
 
 
-def _resized(frame, image_size):
-    """float32 [H, W, 3] with its shorter side resized to image_size (0 keeps it)."""
-    if not image_size or min(frame.shape[:2]) == image_size:
-        return frame
-    from PIL import Image
-
-    image = image_io.resize_shorter_side_lanczos(Image.fromarray(image_io.to_uint8(frame)),
-                                                 image_size)
-    return np.asarray(image, np.float32) / 255.0
-
-
-def stylize_video(model, frames, style_bottleneck, *, interpolation_weight=1.0,
+def stylize_video(engine, frames, style_bottleneck, *, interpolation_weight=1.0,
                   style_image_size=defaults.STYLE_IMAGE_SIZE, image_size=0,
                   batch_size=defaults.VIDEO_BATCH_SIZE, stabilization=defaults.VIDEO_STABILIZATION,
                   stabilization_strength=defaults.VIDEO_STABILIZATION_STRENGTH,
@@ -145,10 +134,9 @@ def stylize_video(model, frames, style_bottleneck, *, interpolation_weight=1.0,
     """Stylizes a stream of frames with one style; yields uint8 [h, w, 3] frames in order.
 
     Args:
-      model: an inference/engines.py Engine (engines.load_engine), or a Stylizer (then run by
-        the TF engine).
+      engine: an inference/engine.Engine (engines.load_engine).
       frames: iterator of RGB frames [H, W, 3], uint8 or float in [0, 1], all one size.
-      style_bottleneck: [1, 100] (model.style_bottleneck of a style image, or a blend).
+      style_bottleneck: [1, 100] (engine.style_bottleneck of a style image, or a blend).
       interpolation_weight: identity interpolation (SPEC 6): 1 = the full style, 0 = the
         first frame's own style (its bottleneck is computed once, like the style's).
       style_image_size: shorter side of the first frame when it is used as a style.
@@ -160,7 +148,7 @@ def stylize_video(model, frames, style_bottleneck, *, interpolation_weight=1.0,
       stabilization_strength: FlowStabilizer's strength.
       preserve_colors: keep each frame's colours (luminance transfer).
     """
-    from magenta_style.inference import engines
+    from magenta_style.inference import pictures, resize
 
     if stabilization not in STABILIZATIONS:
         raise ValueError(f"unknown stabilization {stabilization!r}; expected one of "
@@ -168,23 +156,27 @@ def stylize_video(model, frames, style_bottleneck, *, interpolation_weight=1.0,
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     stabilizer = FlowStabilizer(stabilization_strength) if stabilization == "flow" else None
-    engine = engines.as_engine(model, tile_size=0)
-    bottleneck = None
+    style = np.asarray(style_bottleneck, np.float32).reshape(1, -1)
+    identity = []  # the first frame's own style, computed once per clip
+
+    def first_frame_identity(frame):
+        if not identity:
+            identity.append(engine.identity_bottleneck(frame, style_image_size))
+        return identity[0]
+
     for batch in _batches(frames, batch_size):
-        content = np.stack([_resized(_as_float(frame), image_size) for frame in batch])
-        if bottleneck is None:  # the style, computed once per clip
-            bottleneck = engines.strength_bottleneck(
-                np.asarray(style_bottleneck, np.float32).reshape(1, -1), interpolation_weight,
-                lambda: engine.identity_bottleneck(content[0], style_image_size))
-        stylized = engines.finish(np.stack([engine.stylize(frame, bottleneck, tile_size=0)
-                                            for frame in content]), content, preserve_colors)
-        for content_frame, frame in zip(content, stylized):
+        content = [resize.shorter_side_lanczos(_as_float(frame), image_size) for frame in batch]
+        for content_frame in content:
+            frame = pictures.stylize_picture(
+                engine, content_frame, style, strength=interpolation_weight,
+                preserve_colors=preserve_colors, tile_size=0,
+                identity=lambda f=content_frame: first_frame_identity(f))
             if stabilizer is not None:
                 frame = stabilizer(content_frame, frame)
             yield image_io.to_uint8(frame)
 
 
-def stylize_video_file(model, input_path, output_path, style_bottleneck, *, overwrite=False,
+def stylize_video_file(engine, input_path, output_path, style_bottleneck, *, overwrite=False,
                        stream=None, on_frame=None, **options):
     """Stylizes a video file into an H.264 MP4 with the source's audio (video_io.transcode).
 
@@ -209,7 +201,7 @@ def stylize_video_file(model, input_path, output_path, style_bottleneck, *, over
 
     def process(frames):
         progress = state["progress"]
-        for index, frame in enumerate(stylize_video(model, frames, style_bottleneck, **options)):
+        for index, frame in enumerate(stylize_video(engine, frames, style_bottleneck, **options)):
             progress.total = max(progress.total, index + 1)  # the count may be an estimate
             progress.update(index + 1)
             if on_frame is not None:

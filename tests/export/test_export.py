@@ -14,16 +14,18 @@ from magenta_style.export.pipeline import (
     export,
     parse_formats,
 )
-from magenta_style.export.signatures import TRANSFER_INPUTS, TRANSFER_OUTPUTS
 from magenta_style.export.tflite import (
     convert_tflite,
     custom_operators,
-    load_interpreter,
-    rename_io_tensors,
-    run_tflite_pair,
     tflite_filenames,
     tflite_operators,
-    write_tflite_source,
+)
+from magenta_style.inference.tflite_graphs import rename_io_tensors, write_tflite_source
+from magenta_style.litert import (
+    TRANSFER_INPUTS,
+    TRANSFER_OUTPUTS,
+    load_interpreter,
+    run_tflite_pair,
 )
 from magenta_style.export.verify import (
     VERIFICATION_IMAGE,
@@ -257,8 +259,8 @@ def test_resizable_transfer_model_runs_at_two_sizes(model, tmp_path):
             output = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
             reference = model.stylize(tf.constant(content), tf.constant(bottleneck)).numpy()
             assert output.shape == (1, height, width, 3)
-            if export_format == "tflite_float":
-                np.testing.assert_allclose(output, reference, atol=1e-4)
+            if export_format == "tflite_float":  # measured max abs 5.8e-6 (64 x 64), 3.3e-6
+                np.testing.assert_allclose(output, reference, rtol=0, atol=2e-5)
             else:
                 assert psnr(output, reference) >= 30.0, psnr(output, reference)
 
@@ -313,7 +315,7 @@ def test_formats_are_checked():
 
 
 def test_representative_images_from_files_and_tfrecords(tmp_path):
-    from tests import fake_data
+    from tests.helpers import fake_data
 
     for index in range(3):
         image = fake_data.random_image(80, 90, index)

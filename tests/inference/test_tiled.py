@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from magenta_style.inference import tiled
+from magenta_style.inference.engine import needs_tiling
 
 
 @pytest.mark.parametrize("alpha, height, width, tile_size", [
@@ -40,6 +41,6 @@ def test_one_image_at_a_time(models):
 
 
 def test_needs_tiling():
-    assert not tiled.needs_tiling(1024, 1024, tile_size=512)
-    assert tiled.needs_tiling(1025, 1024, tile_size=512)
-    assert not tiled.needs_tiling(100_000, 100_000, tile_size=0)
+    assert not needs_tiling(1024, 1024, tile_size=512)
+    assert needs_tiling(1025, 1024, tile_size=512)
+    assert not needs_tiling(100_000, 100_000, tile_size=0)

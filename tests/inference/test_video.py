@@ -10,7 +10,8 @@ import tensorflow as tf
 
 from magenta_style.errors import MagentaStyleError, OutputExistsError
 from magenta_style.inference import video, video_io
-from tests import video_clips
+from magenta_style.inference.tf_engine import TFEngine
+from tests.helpers import video_clips
 
 SIZE = (64, 96)  # H, W
 
@@ -163,7 +164,7 @@ def test_existing_output_is_kept_without_overwrite(tmp_path, pan_frames):
 
 def test_frames_in_batches_equal_single_image_stylization(model, bottleneck, pan_frames):
     frames = pan_frames[:7]
-    out = list(video.stylize_video(model, iter(frames), bottleneck, batch_size=3,
+    out = list(video.stylize_video(TFEngine(model, tile_size=0), iter(frames), bottleneck, batch_size=3,
                                    stabilization="none"))
     expected = model.stylize(tf.constant(frames.astype(np.float32) / 255.0),
                              tf.repeat(bottleneck, 7, axis=0)).numpy()
@@ -173,7 +174,7 @@ def test_frames_in_batches_equal_single_image_stylization(model, bottleneck, pan
 
 def test_interpolation_weight_zero_is_the_first_frames_own_style(model, bottleneck, pan_frames):
     frames = pan_frames[:3]
-    out = list(video.stylize_video(model, iter(frames), bottleneck, interpolation_weight=0.0,
+    out = list(video.stylize_video(TFEngine(model, tile_size=0), iter(frames), bottleneck, interpolation_weight=0.0,
                                    style_image_size=48, stabilization="none"))
     identity = model.identity_bottleneck(tf.constant(np.float32(frames[0][None]) / 255), 48)
     expected = model.stylize(tf.constant(frames.astype(np.float32) / 255.0),
@@ -187,7 +188,7 @@ def test_flow_stabilization_halves_the_warping_error_of_a_pan(model, bottleneck,
 
     def error(**options):
         return video_clips.warping_error(
-            list(video.stylize_video(model, iter(frames), bottleneck, **options)), pan)
+            list(video.stylize_video(TFEngine(model, tile_size=0), iter(frames), bottleneck, **options)), pan)
 
     per_frame = error(stabilization="none")
     assert per_frame > 0  # the network is not shift-invariant: a plain pan flickers
@@ -208,7 +209,7 @@ def test_stylize_video_file_reports_progress_and_keeps_the_audio(tmp_path, model
                                                                   pan_frames):
     source = video_clips.write_clip(tmp_path / "in.mp4", pan_frames, rate=25, audio_codec="aac")
     lines = io.StringIO()
-    summary = video.stylize_video_file(model, source, tmp_path / "out.mp4", bottleneck,
+    summary = video.stylize_video_file(TFEngine(model, tile_size=0), source, tmp_path / "out.mp4", bottleneck,
                                        stream=lines, batch_size=4)
     written = video_clips.read_clip(tmp_path / "out.mp4")
     assert summary.frames == 10 and written.frames.shape == (10, 64, 96, 3) and written.rate == 25

@@ -2,7 +2,9 @@
 magenta-stylize CLI, the SavedModel export and the resizable TFLite transfer model.
 
 Magenta's graph gives 228 x 304 for it (SPEC 7); every path must return exactly 227 x 301
-equal to its top-left part: 1e-4 max abs in float, PNG rounding (0.5 / 255) in the CLI.
+equal to its top-left part, to ~3x the max abs difference measured: the SavedModel 1.7e-5, the
+TFLite transfer model 2.2e-5 (on Magenta's own bottleneck), the CLI 8.6e-6 beyond PNG rounding
+(0.5 / 255).
 """
 import numpy as np
 import pytest
@@ -13,24 +15,23 @@ from PIL import Image
 
 from magenta_style.cli import stylize
 from magenta_style.export.saved_model import save_saved_model
-from magenta_style.export.signatures import (
+from magenta_style.export.tflite import convert_tflite
+from magenta_style.inference.tflite_graphs import rename_io_tensors, write_tflite_source
+from magenta_style.litert import (
     BOTTLENECK,
     CONTENT_IMAGE,
     TRANSFER_INPUTS,
     TRANSFER_OUTPUTS,
-)
-from magenta_style.export.tflite import (
-    convert_tflite,
     load_interpreter,
-    rename_io_tensors,
-    write_tflite_source,
 )
 from tests.reference.conftest import FULL_CONTENT_SIZES, FULL_STYLE_SIZE
-from tests.tf1_checkpoint import write_model_checkpoint
+from tests.helpers.tf1_checkpoint import write_model_checkpoint
 
 SIZE = (227, 301)
 INDEX = FULL_CONTENT_SIZES.index(SIZE)
-TOLERANCE = 1e-4
+SAVED_MODEL_TOLERANCE = 5e-5  # measured 1.7e-5 (the fast graph and the folded predictor)
+TFLITE_TOLERANCE = 7e-5  # measured 2.2e-5
+CLI_TOLERANCE = 0.5 / 255 + 3e-5  # PNG rounding + measured 8.6e-6
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def test_cli_from_a_magenta_checkpoint(reference, photo, tmp_path):
         assert stylize.main(["stylize"]) == 0
     written = np.asarray(Image.open(tmp_path / "out" / "photo_stylized_style_0.png"))
     assert written.shape == (*SIZE, 3)
-    assert np.abs(written / 255.0 - magenta).max() <= 0.5 / 255 + TOLERANCE
+    assert np.abs(written / 255.0 - magenta).max() <= CLI_TOLERANCE
 
 
 @pytest.mark.slow
@@ -68,7 +69,7 @@ def test_saved_model(reference, photo, tmp_path):
     stylized = loaded.signatures["serving_default"](
         content_image=tf.constant(content), style_image=tf.constant(style))["stylized_image"]
     assert stylized.shape == (1, *SIZE, 3)
-    assert np.abs(stylized.numpy()[0] - magenta).max() <= TOLERANCE
+    assert np.abs(stylized.numpy()[0] - magenta).max() <= SAVED_MODEL_TOLERANCE
 
 
 @pytest.mark.slow
@@ -91,4 +92,4 @@ def test_resizable_tflite_transfer_model(reference, photo, tmp_path):
     interpreter.invoke()
     stylized = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
     assert stylized.shape == (1, *SIZE, 3)
-    assert np.abs(stylized[0] - magenta).max() <= TOLERANCE
+    assert np.abs(stylized[0] - magenta).max() <= TFLITE_TOLERANCE

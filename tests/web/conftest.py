@@ -6,11 +6,11 @@ directory are the test's own (so the test sees everything it writes). Chromium i
 """
 import os
 
-import numpy as np
 import pytest
 from PIL import Image
 
-from tests.web.live_server import chromium, live_server
+from tests.helpers.images import photo
+from tests.helpers.live_server import chromium, live_server
 
 
 @pytest.fixture(scope="module")
@@ -20,13 +20,6 @@ def engine(pretrained_cache):
     from magenta_style.inference.engines import load_engine
 
     return load_engine("pretrained:mobile")
-
-
-def photo(width, height):
-    """A real photo (scikit-image's chelsea) resized to width x height, uint8."""
-    from skimage import data
-
-    return np.asarray(Image.fromarray(data.chelsea()).resize((width, height), Image.LANCZOS))
 
 
 class Server:

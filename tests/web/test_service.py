@@ -10,7 +10,7 @@ from magenta_style import gallery
 from magenta_style.errors import MagentaStyleError, UsageError
 from magenta_style.web import app
 from magenta_style.web.service import StylizeService
-from tests.web.conftest import photo
+from tests.helpers.images import photo
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +63,13 @@ def test_the_engine_choice_reaches_load_engine(monkeypatch):
 
 
 def test_mix_strength_and_colours_are_magenta_stylizes(service, engine, tmp_path):
-    from magenta_style.cli import stylize_files
+    from magenta_style.inference.image_files import stylize_images
 
     content = tmp_path / "cat.png"
     Image.fromarray(photo(72, 56)).save(content)
     first, second = gallery.path_of("stain"), gallery.path_of("deep-field")
     got, _ = service.stylize(str(content), first, 0.6, second, 0.25, preserve_colors=True)
-    written, failures = stylize_files.stylize_images(
+    written, failures = stylize_images(
         engine, [str(content)], [first, second], str(tmp_path / "ref"),
         interpolation_weights=[0.6], style_blend_weights=[0.75, 0.25], preserve_colors=True,
         stream=open(os.devnull, "w"))
@@ -79,7 +79,7 @@ def test_mix_strength_and_colours_are_magenta_stylizes(service, engine, tmp_path
 
 
 def test_video_reports_progress_per_frame_and_writes_only_in_its_folder(service, tmp_path):
-    from tests.video_clips import Pan, astronaut, read_clip, write_clip
+    from tests.helpers.video_clips import Pan, astronaut, read_clip, write_clip
 
     source = write_clip(tmp_path / "clip.mp4", Pan((48, 64), 6, step=2).render(astronaut()), rate=6)
     seen = []

@@ -17,20 +17,13 @@ import pytest
 from PIL import Image
 
 from magenta_style import gallery
-from magenta_style.cli import stylize_files
-from tests.web.conftest import photo
-
-
-def psnr(a, b):
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    mse = np.mean((a - b) ** 2)
-    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+from magenta_style.inference.image_files import stylize_images
+from tests.helpers.images import photo, psnr
 
 
 def reference(engine, content_path, style_paths, out_dir, strength, blend=None):
-    """magenta-stylize's output for these inputs (stylize_files, what the command runs)."""
-    written, failures = stylize_files.stylize_images(
+    """magenta-stylize's output for these inputs (stylize_images, what the command runs)."""
+    written, failures = stylize_images(
         engine, [str(content_path)], [str(p) for p in style_paths], str(out_dir),
         interpolation_weights=[strength], style_blend_weights=blend, stream=io.StringIO())
     assert failures == 0
@@ -111,6 +104,24 @@ def test_bad_upload_shows_its_message_and_the_page_keeps_working(page, tmp_path)
         stream.truncate(101 * 2 ** 20)  # over the page's 100 MB (sparse: costs no disk)
     page.locator("#content-image input[type=file]").set_input_files(str(huge))
     page.get_by_text("exceed the maximum allowed size of 100.0 Mb").first.wait_for(timeout=60_000)
+
+
+def test_a_full_queue_is_said_in_the_pages_own_words(page, tmp_path):
+    from magenta_style.web.app import BUSY_MESSAGE
+
+    photo_path = tmp_path / "cat.png"
+    Image.fromarray(photo(64, 48)).save(photo_path)
+    page.locator("#content-image input[type=file]").set_input_files(str(photo_path))
+    page.wait_for_selector("#content-image img")
+    page.locator("#style-gallery .thumbnail-item").filter(has_text="brick").click()
+    page.wait_for_selector("#style-image img")
+    # From now on the server answers as when its queue is full (Gradio: HTTP 503 from
+    # /queue/join; every event of the page goes through it).
+    page.route("**/queue/join*", lambda route: route.fulfill(
+        status=503, content_type="application/json", body='{"detail": "Queue is full."}'))
+    page.locator("#stylize-button").click()
+    page.get_by_text(BUSY_MESSAGE).first.wait_for(timeout=30_000)
+    assert page.get_by_text("This application is currently busy").count() == 0
 
 
 def _client(server, tmp_path):
@@ -201,7 +212,7 @@ def test_no_file_outside_the_apps_own_can_be_read(server, path):
             os.remove(server.dirs[folder] / "secret.txt")
 
 
-def test_eight_clients_at_once_each_get_their_picture(server, tmp_path):
+def test_eight_clients_at_once_each_get_their_picture(server, engine, tmp_path):
     from gradio_client import handle_file
 
     photo_path = tmp_path / "cat.png"
@@ -216,9 +227,14 @@ def test_eight_clients_at_once_each_get_their_picture(server, tmp_path):
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         results = list(pool.map(call, range(8)))
-    for result in results:
+    expected = [reference(engine, photo_path, [gallery.path_of("coffee")], tmp_path / f"ref{i}",
+                          i / 8) for i in range(8)]
+    for index, result in enumerate(results):  # each client got its own strength's picture
         with Image.open(result) as image:
-            assert image.size == (96, 72)
+            got = np.asarray(image.convert("RGB"))
+        assert got.shape == (72, 96, 3)
+        similarity = [psnr(got, picture) for picture in expected]
+        assert similarity[index] >= 50.0 and int(np.argmax(similarity)) == index, similarity
 
 
 def test_webcam_tab_streams_stylized_frames(page):
@@ -241,7 +257,7 @@ def test_webcam_tab_streams_stylized_frames(page):
 
 
 def test_video_tab_returns_a_playable_mp4_with_sound(page, server, tmp_path):
-    from tests.video_clips import Pan, astronaut, read_clip, write_clip
+    from tests.helpers.video_clips import Pan, astronaut, read_clip, write_clip
 
     frames = Pan((64, 96), 12, step=2).render(astronaut())
     source = write_clip(tmp_path / "clip.mp4", frames, rate=12)
@@ -262,6 +278,11 @@ def test_video_tab_returns_a_playable_mp4_with_sound(page, server, tmp_path):
     (tmp_path / "out.mp4").write_bytes(data)
     clip = read_clip(tmp_path / "out.mp4")
     assert clip.video_codec == "h264" and clip.frames.shape == (12, 64, 96, 3)
+    # Every frame stylized, not passed through: far from its source frame (H.264 itself moves
+    # pixels by ~0.01 on average).
+    source_frames = np.asarray(frames, np.float32)  # Pan.render: float in [0, 1]
+    stylized = clip.frames.astype(np.float32) / 255.0
+    assert np.abs(stylized - source_frames).mean(axis=(1, 2, 3)).min() > 0.08
     assert clip.audio_codec == "aac" and clip.audio_samples > 0
     # The page can play it: the browser reads its duration.
     duration = page.wait_for_function(

@@ -6,55 +6,17 @@ interpolation and blends, and writes `<content>_stylized_<style>_<i>.<ext>`
 atomically, with a progress line per image.
 """
 import functools
-import glob
 import os
 import sys
 import time
 
-import numpy as np
-from PIL import Image
-
-from magenta_style import defaults, gallery, image_io
-from magenta_style.image_io import load_prepared
+from magenta_style import defaults, image_io
 from magenta_style.errors import UsageError
-from magenta_style.inference import engines
+from magenta_style.image_io import load_prepared
+from magenta_style.inference import pictures, resize
 from magenta_style.progress import Progress
 
 GRID_FILE = defaults.STYLIZED_GRID_FILE
-
-
-def expand_paths(spec, what):
-    """'a.jpg,dir/*.png,gallery:gravel' -> sorted, de-duplicated paths. A pattern matching
-    nothing is kept as is when it has no wildcard (so the missing file is reported), else is
-    an error; 'gallery:NAME' is the gallery's style of that name (magenta_style.gallery)."""
-    paths = []
-    for pattern in (p.strip() for p in (spec or "").split(",")):
-        if not pattern:
-            continue
-        if pattern.startswith(gallery.PREFIX):
-            if gallery.resolve(pattern) not in paths:
-                paths.append(gallery.resolve(pattern))
-            continue
-        matches = sorted(glob.glob(os.path.expanduser(pattern)))
-        if not matches and glob.has_magic(pattern):
-            raise UsageError(f"--{what}: {pattern} matches no files")
-        for path in matches or [pattern]:
-            if path not in paths:
-                paths.append(path)
-    if not paths:
-        raise UsageError(f"--{what} is required")
-    return paths
-
-
-def parse_weights(text, what):
-    """'[0.0, 0.5, 1]' -> [0.0, 0.5, 1.0]."""
-    try:
-        values = [float(v) for v in text.strip().strip("[]").split(",") if v.strip()]
-    except ValueError:
-        raise UsageError(f"--{what}: expected numbers like [0.0,0.5,1.0], got {text!r}") from None
-    if not values:
-        raise UsageError(f"--{what}: no weights in {text!r}")
-    return values
 
 
 def _stem(path):
@@ -62,10 +24,7 @@ def _stem(path):
 
 
 def _thumbnail(array, size=defaults.GRID_CELL_SIZE):
-    image = Image.fromarray(image_io.to_uint8(array))
-    if min(image.size) > size:
-        image = image_io.resize_shorter_side_lanczos(image, size)
-    return np.asarray(image, np.float32) / 255.0
+    return resize.shorter_side_lanczos(array, size) if min(array.shape[:2]) > size else array
 
 
 def _styles(paths, size, square_crop, blend_weights, bottleneck_of, fail):
@@ -86,28 +45,26 @@ def _styles(paths, size, square_crop, blend_weights, bottleneck_of, fail):
     if len(blend_weights) != len(styles):
         raise UsageError(f"--style_blend_weights has {len(blend_weights)} weights for "
                          f"{len(styles)} style images")
-    blended = engines.blend_bottlenecks([s[1] for s in styles], blend_weights)
+    blended = pictures.style_of([s[1] for s in styles], blend_weights)
     return [("blend", blended, image_io.image_grid([[s[2] for s in styles]]))]
 
 
-def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=defaults.STYLIZE_IMAGE_SIZE,
+def stylize_images(engine, content_paths, style_paths, output_dir, *, image_size=defaults.STYLIZE_IMAGE_SIZE,
                    style_image_size=defaults.STYLE_IMAGE_SIZE, content_square_crop=False,
                    style_square_crop=False, interpolation_weights=defaults.INTERPOLATION_WEIGHTS,
                    style_blend_weights=None, preserve_colors=False,
                    output_format=defaults.STYLIZE_OUTPUT_FORMAT, overwrite=False, grid=False,
-                   tile_size=defaults.STYLIZE_TILE_SIZE, precision=defaults.STYLIZE_PRECISION,
-                   stream=None, errors=None):
+                   tile_size=None, stream=None, errors=None):
     """Stylizes every content image with every style (or their blend) and interpolation weight.
 
-    model: an inference/engines.py Engine (engines.load_engine), or a Stylizer, then run by the
-    TF engine at `precision`. Content images with more than 4 tile_size^2 pixels are stylized
-    in tiles (exact, bounded memory, inference/tiled.py) whichever engine runs the others.
+    engine: an inference/engine.Engine (engines.load_engine); tile_size: instead of the
+    engine's (content images with more than 4 tile_size^2 pixels are stylized in tiles: exact,
+    bounded memory, inference/tiled.py).
     Returns (list of written paths, number of failures). Failures (unreadable
     inputs, existing outputs without `overwrite`) are printed as one line each
     to `errors` (default stderr) and the remaining images are still done;
     progress lines go to `stream` (default stdout).
     """
-    engine = engines.as_engine(model, precision, tile_size)
     stream, errors = stream or sys.stdout, errors or sys.stderr
     failures = 0
 
@@ -125,7 +82,10 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
     per_content = len(styles) * len(interpolation_weights)
     for content_path in content_paths:
         try:
-            content = load_prepared(content_path, image_size, content_square_crop)
+            # At its own size a photo is stylized whole: bounded (BENCHMARKS.md, "Phone photos").
+            content = load_prepared(content_path, image_size, content_square_crop,
+                                    max_pixels=None if image_size else min(
+                                        defaults.STYLIZE_MAX_PIXELS, image_io.MAX_DECODE_PIXELS))
             if min(content.shape[:2]) < defaults.MIN_CONTENT_SIZE:
                 raise image_io.ImageError(content_path, f"image too small ({content.shape[1]}x"
                                           f"{content.shape[0]} pixels)")
@@ -147,10 +107,10 @@ def stylize_images(model, content_paths, style_paths, output_dir, *, image_size=
                     fail(f"{path}: {reason}")
                     row.append(None)
                     continue
-                bottleneck = engines.strength_bottleneck(style_bottleneck, weight,
-                                                         identity_of_content)
-                stylized = engines.finish(engine.stylize(content, bottleneck, stream, tile_size),
-                                          content, preserve_colors)
+                stylized = pictures.stylize_picture(
+                    engine, content, style_bottleneck, strength=weight,
+                    preserve_colors=preserve_colors, identity=identity_of_content,
+                    tile_size=tile_size, stream=stream)
                 try:
                     image_io.save_image(stylized, path, overwrite=overwrite)
                 except FileExistsError as error:  # appeared since the check above
