@@ -1,4 +1,5 @@
-"""Arithmetic on style bottlenecks (embeddings [N, D]): blends of styles and style strength.
+"""Arithmetic on style bottlenecks (embeddings [N, D]): blends of styles and style strength,
+and the layout of the style parameters the head makes of them.
 
 Defined once, in numpy: the engines use these functions as they are, and nets/stylizer.py's
 tensor versions take their weights from here (`blend_weights`, `interpolation_weights`) and
@@ -43,6 +44,18 @@ def interpolate(identity, style, weights):
     column = interpolation_weights(weights)
     return ((np.float32(1.0) - column) * np.asarray(identity, np.float32)
             + column * np.asarray(style, np.float32))
+
+
+def split_style_params(style_params, depths, epsilon):
+    """The head's style parameters [..., P] (numpy or tensors) -> {scope: (beta, gamma,
+    epsilon)} with beta, gamma [..., depth]: [beta_1, gamma_1, beta_2, ...] in the order of
+    `depths`, [(scope, depth)] (nets/transfer.style_norm_depths)."""
+    norms, offset = {}, 0
+    for scope, depth in depths:
+        norms[scope] = (style_params[..., offset:offset + depth],
+                        style_params[..., offset + depth:offset + 2 * depth], epsilon)
+        offset += 2 * depth
+    return norms
 
 
 def with_strength(style, strength, identity):

@@ -31,7 +31,7 @@ built (rebuild it after changing the weights). What differs, measured in BENCHMA
 import numpy as np
 import tensorflow as tf
 
-from magenta_style import defaults
+from magenta_style import bottlenecks, defaults
 from magenta_style.nets import layers, transfer
 from magenta_style.nets.kernel_forms import space_to_depth_kernel, upsample_conv_kernel
 
@@ -146,12 +146,7 @@ class InferenceKernels:
     def norms(self, style_params):
         """[P] (or [B, P]) style parameters -> {scope: (beta, gamma, epsilon)}, beta and gamma
         [depth] (or [B, depth])."""
-        norms, offset = {}, 0
-        for scope, depth in self.depths:
-            norms[scope] = (style_params[..., offset:offset + depth],
-                            style_params[..., offset + depth:offset + 2 * depth], self.epsilon)
-            offset += 2 * depth
-        return norms
+        return bottlenecks.split_style_params(style_params, self.depths, self.epsilon)
 
     def contract(self, index, padded):
         """contract/conv<index + 1> + its folded BatchNorm + ReLU."""

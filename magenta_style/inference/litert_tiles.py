@@ -2,12 +2,15 @@
 cached tile file (inference/tflite_graphs.tile_layers), without TensorFlow."""
 import numpy as np
 
-from magenta_style import litert
+from magenta_style import bottlenecks, litert
 from magenta_style.errors import ModelSpecError
 from magenta_style.inference.tiled import TileLayers
 
 
-def _signature(scope):  # == inference/tflite_graphs.tile_signature (that module needs TF)
+def tile_signature(scope):
+    """The tile file's signature key of a normalized layer's convolution
+    ('residual/residual1/conv1' -> 'residual__residual1__conv1'; the contract layers' are
+    'contract1'..'contract3')."""
     return scope.replace("/", "__")
 
 
@@ -27,7 +30,7 @@ class LiteRTTileLayers(TileLayers):
         except (OSError, KeyError, ValueError) as error:
             raise ModelSpecError(f"{arrays_path}: not readable ({error})") from None
         keys = [f"contract{i + 1}" for i in range(len(self.contract_layers))]
-        keys += [_signature(scope) for scope in scopes]
+        keys += [tile_signature(scope) for scope in scopes]
         missing = sorted(set(keys) - set(interpreter.get_signature_list()))
         if missing:
             raise ModelSpecError(f"{tiles_path}: lacks the tile signatures {', '.join(missing)}")
@@ -40,12 +43,7 @@ class LiteRTTileLayers(TileLayers):
     def norms(self, bottleneck):
         params = (np.asarray(bottleneck, np.float32).reshape(1, -1) @ self.head_kernel
                   + self.head_bias)[0]
-        norms, offset = {}, 0
-        for scope, depth in self.depths:
-            norms[scope] = (params[offset:offset + depth], params[offset + depth:offset + 2 * depth],
-                            self.epsilon)
-            offset += 2 * depth
-        return norms
+        return bottlenecks.split_style_params(params, self.depths, self.epsilon)
 
     def _run(self, key, padded):
         return self._runners[key](x=np.ascontiguousarray(padded[None], np.float32))["y"][0]
@@ -54,4 +52,4 @@ class LiteRTTileLayers(TileLayers):
         return self._run(f"contract{index + 1}", padded)
 
     def conv(self, scope, padded):
-        return self._run(_signature(scope), padded)
+        return self._run(tile_signature(scope), padded)

@@ -14,6 +14,7 @@ import tensorflow as tf
 from magenta_style import litert
 from magenta_style.errors import ExportError
 from magenta_style.inference import fast, fast_predictor
+from magenta_style.inference.litert_tiles import tile_signature
 
 
 def image_spec(name, batch=None, size=None):
@@ -110,12 +111,6 @@ def engine_pair(model):
         transfer = tflite_converter(directory, "transfer").convert()
     return (rename_io_tensors(predict, litert.PREDICT_INPUTS, litert.PREDICT_OUTPUTS),
             rename_io_tensors(transfer, litert.TRANSFER_INPUTS, litert.TRANSFER_OUTPUTS))
-
-
-def tile_signature(scope):
-    """The tile file's signature key of a layer: 'contract1' or a normalized layer's scope
-    ('residual/residual1/conv1' -> 'residual__residual1__conv1')."""
-    return scope.replace("/", "__")
 
 
 def tile_layers(model):

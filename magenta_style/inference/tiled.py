@@ -177,14 +177,20 @@ class _Passes:
                 out[rows[0]:rows[0] + inside.shape[0], cols[0]:cols[0] + inside.shape[1]] = inside
             return _Statistics.part(x) if statistics is not None else None
 
-        pending = []
-        for rows, cols in _tiles(level.shape, tile):
-            pending.append(self.helper.submit(finish, level.region(rows, cols), rows, cols))
-            self.progress.advance()
-        for future in pending:
+        def collect(future):
             part = future.result()
             if statistics is not None:
                 statistics.add(part)
+
+        pending = None  # one tile at a time in the helper: memory stays one tile's
+        for rows, cols in _tiles(level.shape, tile):
+            x = level.region(rows, cols)
+            if pending is not None:
+                collect(pending)
+            pending = self.helper.submit(finish, x, rows, cols)
+            self.progress.advance()
+        if pending is not None:
+            collect(pending)
 
     def close(self):
         self.helper.shutdown()
