@@ -1,7 +1,7 @@
 """Identities of files and folders (sha256), for caches keyed by what they were made from and
 for reports that say which model they measured.
 
-- `file_digest(path)`: a file's bytes.
+- `file_digest(path)`: a file's bytes (sha256, or another algorithm: Keras' files have md5s).
 - `files_digest(paths)`: several files' bytes, with their names (which is which).
 - `tree_digest(directory)`: every file below a folder, by relative name and bytes.
 - `tree_stat_digest(directory)`: the same by relative name, size and modification time: cheap
@@ -20,9 +20,9 @@ def _update_with_file(digest, path, opener=open):
             digest.update(block)
 
 
-def file_digest(path):
-    """sha256 hex of a file's bytes."""
-    digest = hashlib.sha256()
+def file_digest(path, algorithm="sha256"):
+    """Hex digest of a file's bytes (sha256; 'md5' for files published with one)."""
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     _update_with_file(digest, path)
     return digest.hexdigest()
 

@@ -79,15 +79,6 @@ def _failure(error, timeout):
     return _Failure(str(cause), False)  # e.g. ValueError: an unknown URL type
 
 
-def file_md5(path):
-    """The md5 hex digest of a file (as Keras publishes its weights')."""
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK_BYTES), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _stderr(line):
     print(line, file=sys.stderr, flush=True)
 

@@ -9,9 +9,9 @@ the reason, the path to put the file at by hand, and what works offline instead.
 import collections
 import os
 
-from magenta_style import defaults
+from magenta_style import defaults, fingerprints
 from magenta_style.errors import ModelSpecError
-from magenta_style.weights.download import DownloadError, download, file_md5
+from magenta_style.weights.download import DownloadError, download
 
 URL_ENV = "MAGENTA_STYLE_KERAS_WEIGHTS_URL"  # a mirror of Keras' weights folder
 
@@ -71,7 +71,7 @@ def cached_path(network):
 def is_whole(path, md5=None):
     """Whether the file at `path` is complete: its md5 if known, else it opens as HDF5."""
     if md5:
-        return file_md5(path) == md5
+        return fingerprints.file_digest(path, "md5") == md5
     import h5py  # pylint: disable=import-outside-toplevel  # Keras' dependency; only here
 
     try:
